@@ -1,0 +1,250 @@
+// The three ONNX graphs of a Huginn model, written node by node so that each helper mirrors a
+// part of the architecture (../shared/huginn-spec.md):
+//   prelude: embedding + prelude blocks, then the prelude half of the adapter ("injection")
+//   core:    state half of the adapter + injection, then the core blocks (one iteration per run)
+//   coda:    ln_f, coda blocks, ln_f, LM head on the last `num_logits` positions
+// The adapter is linear in concat([s, e]), so adapter(concat(s, e)) = W_s s + (W_e e + b): the
+// e half is computed once per token in the prelude instead of once per iteration.
+//
+// Activations have no batch axis: [S, h] for S new tokens. Each attention layer takes its past
+// keys/values as [P, H, D] (token-major, so the engine can pass a prefix of a preallocated
+// buffer without copying), an additive mask `attn_bias` [S, P+S], and returns only the S new
+// keys/values: outputs are copied on every run, so fetching the whole cache would be wasteful.
+import { Graph, DataType, MS_DOMAIN } from './onnxGraph';
+import { HuginnCheckpoint, blockTensorNames, BlockGroup, TOP_LEVEL } from '../../server/model/checkpoint';
+import { HuginnConfig, embedScale } from '../../server/model/config';
+import { quantizeInt4, toFloat16, INT4_BLOCK } from './quantize';
+
+export type WeightDtype = 'fp32' | 'fp16' | 'int4';
+
+/** A Linear weight in PyTorch layout [n = out, k = in], read on demand. */
+interface LinearWeight {
+  key: string;
+  n: number;
+  k: number;
+  read(): Float32Array;
+}
+
+export class HuginnGraphWriter {
+  readonly cfg: HuginnConfig;
+  constructor(
+    readonly ck: HuginnCheckpoint,
+    readonly dtype: WeightDtype,
+  ) {
+    this.cfg = ck.config;
+  }
+
+  private full(name: string): LinearWeight {
+    const [n, k] = this.ck.weights.entry(name).shape;
+    return { key: name, n, k, read: () => this.ck.weights.readFloat32(name) };
+  }
+
+  /** Columns [from, to) of a [n, k] weight (the adapter's state or embedding half). */
+  private columns(name: string, from: number, to: number): LinearWeight {
+    const [n, k] = this.ck.weights.entry(name).shape;
+    return {
+      key: `${name}[:, ${from}:${to}]`,
+      n,
+      k: to - from,
+      read: () => {
+        const w = this.ck.weights.readFloat32(name);
+        const out = new Float32Array(n * (to - from));
+        for (let r = 0; r < n; r++) out.set(w.subarray(r * k + from, r * k + to), r * (to - from));
+        return out;
+      },
+    };
+  }
+
+  // --- helpers that mirror the architecture ---
+
+  private linear(g: Graph, x: string, w: LinearWeight, leaf: string): string {
+    return g.scope(leaf, () => {
+      if (this.dtype === 'int4') {
+        let q: ReturnType<typeof quantizeInt4> | undefined;
+        const quant = () => (q ??= quantizeInt4(w.read(), w.n, w.k));
+        const nBlocks = Math.ceil(w.k / INT4_BLOCK);
+        const packed = g.weight(`${w.key}.q4`, DataType.UINT8, [w.n, nBlocks, INT4_BLOCK / 2], () => quant().packed);
+        const scales = g.weight(`${w.key}.q4_scales`, DataType.FLOAT, [w.n * nBlocks], () => quant().scales);
+        const zps = g.weight(`${w.key}.q4_zero_points`, DataType.UINT8, [w.n * Math.ceil(nBlocks / 2)], () => quant().zeroPoints);
+        return g.node('MatMulNBits', [x, packed, scales, zps], {
+          domain: MS_DOMAIN,
+          attrs: { K: w.k, N: w.n, bits: 4, block_size: INT4_BLOCK },
+        })[0];
+      }
+      // MatMul wants [k, n]: transpose the PyTorch layout once, at build time.
+      const transposed = () => {
+        const src = w.read();
+        const t = new Float32Array(w.k * w.n);
+        for (let r = 0; r < w.n; r++) for (let c = 0; c < w.k; c++) t[c * w.n + r] = src[r * w.k + c];
+        return t;
+      };
+      if (this.dtype === 'fp16') {
+        const wt = g.weight(`${w.key}.T.fp16`, DataType.FLOAT16, [w.k, w.n], () => toFloat16(transposed()));
+        const x16 = g.op('Cast', [x], { to: DataType.FLOAT16 });
+        return g.op('Cast', [g.op('MatMul', [x16, wt])], { to: DataType.FLOAT });
+      }
+      const wt = g.weight(`${w.key}.T`, DataType.FLOAT, [w.k, w.n], transposed);
+      return g.op('MatMul', [x, wt]);
+    });
+  }
+
+  private vector(g: Graph, name: string): string {
+    const e = this.ck.weights.entry(name);
+    return g.weight(name, DataType.FLOAT, e.shape, () => this.ck.weights.readFloat32(name));
+  }
+
+  private rmsNorm(g: Graph, x: string, weightName: string, leaf: string): string {
+    return g.node('SimplifiedLayerNormalization', [x, this.vector(g, weightName)], {
+      attrs: { axis: -1, epsilon: { float: this.cfg.normEps }, stash_type: 1 },
+      leaf,
+    })[0];
+  }
+
+  /** norm(a + b), fused. */
+  private addNorm(g: Graph, a: string, b: string, weightName: string, leaf: string): string {
+    const sum = g.node('Add', [a, b], { leaf: `${leaf}/residual` })[0];
+    return this.rmsNorm(g, sum, weightName, leaf);
+  }
+
+  /** RoPE tables [block_size, D/2], frequencies in float32 as in the official code. */
+  private ropeTables(g: Graph): { cos: string; sin: string } {
+    const half = this.cfg.headDim / 2;
+    const T = this.cfg.blockSize;
+    const make = (fn: (a: number) => number) => () => {
+      const out = new Float32Array(T * half);
+      for (let i = 0; i < half; i++) {
+        const invFreq = Math.fround(1 / Math.fround(Math.pow(this.cfg.ropeBase, Math.fround((2 * i) / this.cfg.headDim))));
+        for (let p = 0; p < T; p++) out[p * half + i] = fn(Math.fround(p * invFreq));
+      }
+      return out;
+    };
+    return {
+      cos: g.weight('rope.cos', DataType.FLOAT, [T, half], make(Math.cos)),
+      sin: g.weight('rope.sin', DataType.FLOAT, [T, half], make(Math.sin)),
+    };
+  }
+
+  /** Interleaved ("complex") rotary embedding of x [S, H, D]. */
+  private rope(g: Graph, x: string, cos: string, sin: string, leaf: string): string {
+    return g.scope(leaf, () => {
+      const H = this.cfg.nHeads;
+      const pairs = g.op('Reshape', [x, g.constInt64([0, H, this.cfg.headDim / 2, 2])]);
+      const [x0, x1] = g.node('Split', [pairs, g.constInt64([1, 1])], { attrs: { axis: -1 }, outputs: 2 });
+      const out0 = g.op('Sub', [g.op('Mul', [x0, cos]), g.op('Mul', [x1, sin])]);
+      const out1 = g.op('Add', [g.op('Mul', [x1, cos]), g.op('Mul', [x0, sin])]);
+      return g.op('Reshape', [g.op('Concat', [out0, out1], { axis: -1 }), g.constInt64([0, H, this.cfg.headDim])]);
+    });
+  }
+
+  private attention(
+    g: Graph,
+    x: string,
+    t: ReturnType<typeof blockTensorNames>,
+    io: { pastKey: string; pastValue: string; newKey: string; newValue: string },
+    shared: { cos: string; sin: string; bias: string },
+  ): string {
+    return g.scope('attn', () => {
+      const { nEmbd: h, nHeads: H, headDim: D } = this.cfg;
+      const qkv = this.linear(g, x, this.full(t.wqkv), 'qkv');
+      const [q0, k0, v0] = g.node('Split', [qkv, g.constInt64([h, h, h])], { attrs: { axis: -1 }, outputs: 3 });
+      const heads = g.constInt64([0, H, D]);
+      let q = g.op('Reshape', [q0, heads]);
+      let k = g.op('Reshape', [k0, heads]);
+      const v = g.op('Reshape', [v0, heads]);
+      if (this.cfg.qkBias) {
+        // qk_bias [2, 1, H, D]: index 0 is added to q, 1 to k, before RoPE.
+        const bias = this.vector(g, t.qkBias);
+        const [qb, kb] = g.node('Split', [bias, g.constInt64([1, 1])], { attrs: { axis: 0 }, outputs: 2 });
+        q = g.op('Add', [q, g.op('Reshape', [qb, g.constInt64([H, D])])]);
+        k = g.op('Add', [k, g.op('Reshape', [kb, g.constInt64([H, D])])]);
+      }
+      q = this.rope(g, q, shared.cos, shared.sin, 'rope_q');
+      k = this.rope(g, k, shared.cos, shared.sin, 'rope_k');
+      g.output(io.newKey, DataType.FLOAT, ['S', H, D], k);
+      g.output(io.newValue, DataType.FLOAT, ['S', H, D], v);
+      g.input(io.pastKey, DataType.FLOAT, ['P', H, D]);
+      g.input(io.pastValue, DataType.FLOAT, ['P', H, D]);
+      const kAll = g.op('Concat', [io.pastKey, k], { axis: 0 });
+      const vAll = g.op('Concat', [io.pastValue, v], { axis: 0 });
+      const qScaled = g.op('Mul', [g.op('Transpose', [q], { perm: [1, 0, 2] }), g.constFloat(1 / Math.sqrt(D))]);
+      const scores = g.op('Add', [g.op('MatMul', [qScaled, g.op('Transpose', [kAll], { perm: [1, 2, 0] })]), shared.bias]);
+      const probs = g.op('Softmax', [scores], { axis: -1 });
+      const ctx = g.op('MatMul', [probs, g.op('Transpose', [vAll], { perm: [1, 0, 2] })]);
+      const merged = g.op('Reshape', [g.op('Transpose', [ctx], { perm: [1, 0, 2] }), g.constInt64([0, h])]);
+      return this.linear(g, merged, this.full(t.attnProj), 'proj');
+    });
+  }
+
+  private mlp(g: Graph, x: string, t: ReturnType<typeof blockTensorNames>): string {
+    return g.scope('mlp', () => {
+      const I = this.cfg.intermediateSize;
+      const fc = this.linear(g, x, this.full(t.mlpFc), 'fc');
+      const [gate, up] = g.node('Split', [fc, g.constInt64([I, I])], { attrs: { axis: -1 }, outputs: 2 });
+      const silu = g.op('Mul', [gate, g.op('Sigmoid', [gate])]);
+      return this.linear(g, g.op('Mul', [silu, up]), this.full(t.mlpProj), 'proj');
+    });
+  }
+
+  /** Sandwich block: x = norm_2(attn(norm_1(x)) + x); x = norm_4(mlp(norm_3(x)) + x). */
+  private block(g: Graph, x: string, group: BlockGroup, i: number, layer: number, shared: { cos: string; sin: string; bias: string }): string {
+    return g.scope(`layers.${layer}`, () => {
+      const t = blockTensorNames(group, i);
+      const io = { pastKey: `past_key.${layer}`, pastValue: `past_value.${layer}`, newKey: `new_key.${layer}`, newValue: `new_value.${layer}` };
+      const a = this.attention(g, this.rmsNorm(g, x, t.norm1, 'norm_1'), t, io, shared);
+      const x2 = this.addNorm(g, a, x, t.norm2, 'norm_2');
+      const m = this.mlp(g, this.rmsNorm(g, x2, t.norm3, 'norm_3'), t);
+      return this.addNorm(g, m, x2, t.norm4, 'norm_4');
+    });
+  }
+
+  /** Inputs shared by every graph: positions (for RoPE) and the additive attention mask. */
+  private positional(g: Graph) {
+    const positions = g.input('position_ids', DataType.INT64, ['S']);
+    const bias = g.input('attn_bias', DataType.FLOAT, ['S', 'T']);
+    const { cos, sin } = this.ropeTables(g);
+    // [S, D/2] -> [S, 1, D/2, 1] to broadcast over heads and the pair axis.
+    const axes = g.constInt64([1, 3]);
+    return {
+      cos: g.op('Unsqueeze', [g.op('Gather', [cos, positions], { axis: 0 }), axes]),
+      sin: g.op('Unsqueeze', [g.op('Gather', [sin, positions], { axis: 0 }), axes]),
+      bias,
+    };
+  }
+
+  prelude(g: Graph): void {
+    const h = this.cfg.nEmbd;
+    const ids = g.input('input_ids', DataType.INT64, ['S']);
+    const shared = this.positional(g);
+    const wte = this.vector(g, TOP_LEVEL.wte);
+    let x = g.scope('embed', () => g.op('Mul', [g.op('Gather', [wte, ids], { axis: 0 }), g.constFloat(embedScale(this.cfg))]));
+    for (let i = 0; i < this.cfg.nLayersInPrelude; i++) x = this.block(g, x, 'prelude', i, i, shared);
+    let injection = this.linear(g, x, this.columns(TOP_LEVEL.adapter, h, 2 * h), 'adapter_embeds');
+    if (this.cfg.bias) injection = g.op('Add', [injection, this.vector(g, TOP_LEVEL.adapterBias)]);
+    g.output('injection', DataType.FLOAT, ['S', h], injection);
+  }
+
+  core(g: Graph): void {
+    const h = this.cfg.nEmbd;
+    const state = g.input('state', DataType.FLOAT, ['S', h]);
+    const injection = g.input('injection', DataType.FLOAT, ['S', h]);
+    const shared = this.positional(g);
+    let x = g.op('Add', [this.linear(g, state, this.columns(TOP_LEVEL.adapter, 0, h), 'adapter_state'), injection]);
+    for (let i = 0; i < this.cfg.nLayersInRecurrentBlock; i++) x = this.block(g, x, 'core_block', i, i, shared);
+    g.output('state_out', DataType.FLOAT, ['S', h], x);
+  }
+
+  coda(g: Graph): void {
+    const h = this.cfg.nEmbd;
+    const state = g.input('state', DataType.FLOAT, ['S', h]);
+    const numLogits = g.input('num_logits', DataType.INT64, [1]);
+    const shared = this.positional(g);
+    let x = this.rmsNorm(g, state, TOP_LEVEL.lnF, 'ln_f_in');
+    for (let i = 0; i < this.cfg.nLayersInCoda; i++) x = this.block(g, x, 'coda', i, i, shared);
+    // Only the last num_logits positions need the (large) LM head.
+    const last = g.op('Slice', [x, g.op('Neg', [numLogits]), g.constInt64([Number.MAX_SAFE_INTEGER]), g.constInt64([0])]);
+    const normed = this.rmsNorm(g, last, TOP_LEVEL.lnF, 'ln_f_out');
+    const head = this.vector(g, this.ck.lmHeadName);
+    const logits = g.scope('lm_head', () => g.op('Gemm', [normed, head], { transB: 1 }));
+    g.output('logits', DataType.FLOAT, ['N', this.cfg.vocabSize], logits);
+  }
+}

@@ -1,0 +1,181 @@
+// recurrent-copilot: command-line front end over the same engine the language server uses.
+//   build    --checkpoint DIR --out DIR [--dtype fp32|fp16|int4]
+//   generate --model DIR (--prompt TEXT | --ids 1,2,3) [--steps N] [--max-tokens N] [--temperature T]
+//            [--top-p P] [--top-k K] [--seed S] [--stop STR]... [--state-init random|zero] [--no-cache] [--json]
+//   score    --model DIR --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]
+// Bad arguments or files: one line on stderr and a non-zero exit.
+import { parseArgs } from 'util';
+import { buildModel } from '../native/builder/build';
+import { WeightDtype } from '../native/builder/huginnGraphs';
+import { EngineClient } from './engine/engineClient';
+import { DevicePreference } from './engine/sessions';
+
+class UsageError extends Error {}
+
+const USAGE = `usage:
+  recurrent-copilot build --checkpoint DIR --out DIR [--dtype fp32|fp16|int4]
+  recurrent-copilot generate --model DIR (--prompt TEXT | --ids 1,2,3) [--steps N] [--max-tokens N]
+      [--temperature T] [--top-p P] [--top-k K] [--seed S] [--stop STR] [--state-init random|zero]
+      [--no-cache] [--device auto|cpu|cuda] [--threads N] [--json]
+  recurrent-copilot score --model DIR --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]`;
+
+const common = {
+  model: { type: 'string' },
+  dtype: { type: 'string' },
+  device: { type: 'string' },
+  threads: { type: 'string' },
+  ids: { type: 'string' },
+  steps: { type: 'string' },
+  seed: { type: 'string' },
+  'state-init': { type: 'string' },
+} as const;
+
+function intArg(v: string | undefined, name: string, min: number, fallback?: number): number {
+  if (v === undefined) {
+    if (fallback === undefined) throw new UsageError(`--${name} is required`);
+    return fallback;
+  }
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  return n;
+}
+
+function floatArg(v: string | undefined, name: string, min: number, max: number, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number in [${min}, ${max}], got "${v}"`);
+  return n;
+}
+
+function idsArg(v: string): number[] {
+  const ids = v.split(',').map((s) => s.trim());
+  if (ids.some((s) => !/^\d+$/.test(s))) throw new UsageError(`--ids must be comma-separated non-negative integers, got "${v}"`);
+  return ids.map(Number);
+}
+
+function oneOf<T extends string>(v: string | undefined, name: string, allowed: readonly T[], fallback: T): T {
+  if (v === undefined) return fallback;
+  if (!allowed.includes(v as T)) throw new UsageError(`--${name} must be one of ${allowed.join('|')}, got "${v}"`);
+  return v as T;
+}
+
+async function openEngine(values: Record<string, string | boolean | string[] | undefined>): Promise<EngineClient> {
+  if (typeof values.model !== 'string') throw new UsageError('--model DIR is required');
+  return EngineClient.open(values.model, {
+    buildDtype: oneOf(values.dtype as string | undefined, 'dtype', ['fp32', 'fp16', 'int4'] as const, 'fp32'),
+    device: oneOf(values.device as string | undefined, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto') as DevicePreference,
+    threads: intArg(values.threads as string | undefined, 'threads', 0, 0),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+}
+
+async function cmdBuild(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { checkpoint: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' } } });
+  if (!values.checkpoint) throw new UsageError('--checkpoint DIR is required');
+  if (!values.out) throw new UsageError('--out DIR is required');
+  const dtype = oneOf(values.dtype, 'dtype', ['fp32', 'fp16', 'int4'] as const, 'fp32') as WeightDtype;
+  const m = await buildModel({ checkpointDir: values.checkpoint, outDir: values.out, dtype, log: (l) => process.stderr.write(`${l}\n`) });
+  process.stdout.write(`built ${values.out} (${m.dtype}, source sha256 ${m.source.sha256.slice(0, 16)})\n`);
+}
+
+async function cmdGenerate(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...common,
+      prompt: { type: 'string' },
+      'max-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      'top-p': { type: 'string' },
+      'top-k': { type: 'string' },
+      stop: { type: 'string', multiple: true },
+      'no-cache': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+  });
+  if ((values.prompt === undefined) === (values.ids === undefined)) throw new UsageError('give exactly one of --prompt TEXT or --ids 1,2,3');
+  const ids = values.ids !== undefined ? idsArg(values.ids) : undefined;
+  const request = {
+    prompt: values.prompt,
+    ids,
+    steps: 0,
+    maxTokens: intArg(values['max-tokens'], 'max-tokens', 1, 64),
+    sampling: {
+      temperature: floatArg(values.temperature, 'temperature', 0, 100, 0),
+      topP: floatArg(values['top-p'], 'top-p', 0, 1, 1),
+      topK: intArg(values['top-k'], 'top-k', 0, 0),
+    },
+    seed: intArg(values.seed, 'seed', 0, 0),
+    stop: values.stop ?? [],
+    stateInit: oneOf(values['state-init'], 'state-init', ['random', 'zero'] as const, 'random'),
+    useCache: !values['no-cache'],
+  };
+  const engine = await openEngine(values);
+  try {
+    request.steps = intArg(values.steps, 'steps', 1, engine.info.meanRecurrence);
+    const stream = !values.json;
+    const handle = engine.generate(request, stream ? (e) => process.stdout.write(e.delta) : undefined);
+    process.once('SIGINT', () => handle.cancel());
+    const result = await handle.result;
+    if (values.json) {
+      process.stdout.write(JSON.stringify({ ...result, provider: engine.info.provider }) + '\n');
+    } else {
+      process.stdout.write('\n');
+      const tps = result.ids.length / Math.max(result.decodeMs / 1000, 1e-9);
+      process.stderr.write(`[${result.ids.length} tokens, ${result.finishReason}, ${engine.info.provider}, ${tps.toFixed(1)} tok/s]\n`);
+    }
+  } finally {
+    await engine.close();
+  }
+}
+
+async function cmdScore(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: common });
+  if (values.ids === undefined) throw new UsageError('--ids 1,2,3 is required');
+  const ids = idsArg(values.ids);
+  const steps = intArg(values.steps, 'steps', 1);
+  const stateInit = oneOf(values['state-init'], 'state-init', ['zero', 'random'] as const, 'random');
+  const seed = intArg(values.seed, 'seed', 0, 0);
+  const engine = await openEngine(values);
+  try {
+    const logits = await engine.score({ ids, steps, stateInit, seed }).result;
+    process.stdout.write(`{"logits": [${logits.map((row) => `[${Array.from(row).join(',')}]`).join(',')}]}\n`);
+  } finally {
+    await engine.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'build':
+        await cmdBuild(rest);
+        return 0;
+      case 'generate':
+        await cmdGenerate(rest);
+        return 0;
+      case 'score':
+        await cmdScore(rest);
+        return 0;
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        process.stdout.write(USAGE + '\n');
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    process.stderr.write(`recurrent-copilot: error: ${err.message.split('\n')[0]}\n`);
+    return err instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

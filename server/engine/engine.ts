@@ -1,0 +1,98 @@
+// The engine: one loaded model plus the operations every front end uses (CLI, language server,
+// benchmarks): generate from text or ids, and score a sequence. Front ends that must stay
+// responsive run it through EngineClient (a worker thread); this class is the worker's body.
+import { CancelSignal, NEVER_CANCELLED } from './cancel';
+import { generate, GenerateRequest, GenerateResult, TokenEvent } from './generate';
+import { HuginnModel, StateInit } from './huginnModel';
+import { resolveModelDir } from './modelResolver';
+import { forwardChunk } from './recurrence';
+import { SessionOptions } from './sessions';
+import { WeightDtype } from '../../native/builder/huginnGraphs';
+
+export interface EngineOptions extends SessionOptions {
+  /** dtype used when `model` is a checkpoint that must be built. */
+  buildDtype?: WeightDtype;
+  log?: (line: string) => void;
+}
+
+export interface EngineInfo {
+  modelDir: string;
+  provider: string;
+  fallbackReason?: string;
+  dtype: string;
+  vocabSize: number;
+  nEmbd: number;
+  meanRecurrence: number;
+  blockSize: number;
+}
+
+export interface TextGenerateRequest extends Omit<GenerateRequest, 'ids'> {
+  prompt?: string;
+  ids?: number[];
+}
+
+export interface ScoreRequest {
+  ids: number[];
+  steps: number;
+  stateInit?: StateInit;
+  seed?: number;
+}
+
+export class Engine {
+  private constructor(readonly model: HuginnModel) {}
+
+  static async open(modelDir: string, opts: EngineOptions = {}): Promise<Engine> {
+    const resolved = await resolveModelDir(modelDir, opts.buildDtype ?? 'fp32', opts.log);
+    return new Engine(await HuginnModel.load(resolved.dir, opts));
+  }
+
+  info(): EngineInfo {
+    const m = this.model;
+    return {
+      modelDir: m.manifest.dir,
+      provider: m.sessions.provider,
+      fallbackReason: m.sessions.fallbackReason,
+      dtype: m.manifest.dtype,
+      vocabSize: m.cfg.vocabSize,
+      nEmbd: m.cfg.nEmbd,
+      meanRecurrence: m.cfg.meanRecurrence,
+      blockSize: m.cfg.blockSize,
+    };
+  }
+
+  encode(text: string): number[] {
+    return this.model.tokenizer.encode(text);
+  }
+
+  async generate(req: TextGenerateRequest, onToken?: (e: TokenEvent) => void, cancel: CancelSignal = NEVER_CANCELLED): Promise<GenerateResult> {
+    let ids = req.ids;
+    if (!ids) {
+      if (typeof req.prompt !== 'string') throw new RangeError('generate needs a prompt or ids');
+      ids = this.encode(req.prompt);
+      const bos = this.model.manifest.specialTokens.bos;
+      if (ids.length === 0 && bos !== null) ids = [bos];
+    }
+    return generate(this.model, { ...req, ids }, onToken, cancel);
+  }
+
+  /** Raw float32 logits of every input position, from one full forward. */
+  async score(req: ScoreRequest, cancel: CancelSignal = NEVER_CANCELLED): Promise<Float32Array[]> {
+    const V = this.model.cfg.vocabSize;
+    for (const id of req.ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`token id ${id} is outside the vocabulary [0, ${V})`);
+    }
+    const cache = this.model.newCache();
+    const { logits } = await forwardChunk(this.model, cache, req.ids, {
+      steps: req.steps,
+      stateInit: req.stateInit ?? 'random',
+      seed: req.seed ?? 0,
+      numLogits: req.ids.length,
+      cancel,
+    });
+    return req.ids.map((_, t) => logits.slice(t * V, (t + 1) * V));
+  }
+
+  async close(): Promise<void> {
+    await this.model.release();
+  }
+}

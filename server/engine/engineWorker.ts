@@ -1,0 +1,58 @@
+// Worker-thread body: owns the Engine. onnxruntime's run() is a synchronous native call, so the
+// engine must not share a thread with anything that has to answer while it computes (the
+// language server's JSON-RPC loop, a CLI's signal handling). Requests run one at a time, in order.
+import { parentPort } from 'worker_threads';
+import { CancelledError, SharedCancelFlag } from './cancel';
+import { Engine } from './engine';
+import { ErrorKind, FromWorker, ToWorker } from './workerProtocol';
+
+const port = parentPort;
+if (!port) throw new Error('engineWorker must run in a worker thread');
+const post = (m: FromWorker) => port.postMessage(m);
+
+let engine: Engine | undefined;
+let queue: Promise<void> = Promise.resolve();
+
+function classify(e: unknown): ErrorKind {
+  if (e instanceof CancelledError) return 'cancelled';
+  if (e instanceof RangeError) return 'invalid-request';
+  return 'internal';
+}
+
+async function handle(msg: ToWorker): Promise<void> {
+  switch (msg.type) {
+    case 'open':
+      try {
+        engine = await Engine.open(msg.modelDir, { ...msg.options, log: (line) => post({ type: 'log', line }) });
+        post({ type: 'opened', info: engine.info() });
+      } catch (e) {
+        post({ type: 'open-failed', message: (e as Error).message });
+      }
+      return;
+    case 'generate':
+    case 'score': {
+      const cancel = new SharedCancelFlag(msg.cancel);
+      try {
+        if (!engine) throw new Error('no model is loaded');
+        if (msg.type === 'generate') {
+          const result = await engine.generate(msg.request, (event) => post({ type: 'token', id: msg.id, event }), cancel);
+          post({ type: 'generated', id: msg.id, result });
+        } else {
+          post({ type: 'scored', id: msg.id, logits: await engine.score(msg.request, cancel) });
+        }
+      } catch (e) {
+        post({ type: 'failed', id: msg.id, kind: classify(e), message: (e as Error).message });
+      }
+      return;
+    }
+    case 'close':
+      await engine?.close();
+      engine = undefined;
+      post({ type: 'closed' });
+      return;
+  }
+}
+
+port.on('message', (msg: ToWorker) => {
+  queue = queue.then(() => handle(msg));
+});

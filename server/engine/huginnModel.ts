@@ -1,0 +1,147 @@
+// One loaded Huginn model: its manifest, tokenizer and the three onnxruntime sessions, with one
+// method per graph. The recurrence itself is driven from TypeScript (see recurrence.ts), one core
+// run per iteration, so the iteration count can change per request and per token.
+import * as ort from 'onnxruntime-node';
+import { HuginnConfig, embedScale, initStd } from '../model/config';
+import { LoadedManifest, readManifest } from '../model/manifest';
+import { CacheShape, KvCache, LayerKv } from './kvCache';
+import { Rng } from './random';
+import { createSessions, ModelSessions, SessionOptions } from './sessions';
+import { TextTokenizer } from './tokenizer';
+
+export type StateInit = 'random' | 'zero';
+
+export class HuginnModel {
+  readonly cfg: HuginnConfig;
+  readonly cacheShape: CacheShape;
+
+  private constructor(
+    readonly manifest: LoadedManifest,
+    readonly sessions: ModelSessions,
+    readonly tokenizer: TextTokenizer,
+  ) {
+    this.cfg = manifest.parsedConfig;
+    this.cacheShape = {
+      preludeLayers: this.cfg.nLayersInPrelude,
+      coreLayers: this.cfg.nLayersInRecurrentBlock,
+      codaLayers: this.cfg.nLayersInCoda,
+      rowSize: this.cfg.nHeads * this.cfg.headDim,
+    };
+  }
+
+  static async load(dir: string, options: SessionOptions = {}): Promise<HuginnModel> {
+    const manifest = readManifest(dir);
+    const tokenizer = new TextTokenizer(manifest.paths.tokenizer);
+    const sessions = await createSessions(manifest, options);
+    return new HuginnModel(manifest, sessions, tokenizer);
+  }
+
+  get provider(): string {
+    return this.sessions.provider;
+  }
+
+  newCache(): KvCache {
+    return new KvCache(this.cacheShape);
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.sessions.prelude.release(), this.sessions.core.release(), this.sessions.coda.release()]);
+  }
+
+  /** Latent state for S tokens at positions start..start+S-1. Random noise is seeded per position,
+   *  so a position's initial state is the same whether it is computed in a prefill or a decode. */
+  initialState(start: number, count: number, init: StateInit, seed: number): Float32Array {
+    const h = this.cfg.nEmbd;
+    const s = new Float32Array(count * h);
+    if (init === 'zero') return s;
+    const std = initStd(this.cfg);
+    const scale = embedScale(this.cfg);
+    for (let t = 0; t < count; t++) {
+      const rng = new Rng(seed, start + t);
+      for (let i = 0; i < h; i++) s[t * h + i] = rng.truncatedNormal(std) * scale;
+    }
+    return s;
+  }
+
+  // --- one method per graph -------------------------------------------------------------------
+
+  /** Embeds and runs the prelude for `ids` at positions start..; returns the adapter injection. */
+  async prelude(ids: number[], start: number, cache: KvCache): Promise<Float32Array> {
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [ids.length]),
+      ...this.positionFeeds(start, ids.length),
+      ...this.pastFeeds(cache.prelude, start),
+    };
+    const out = await this.sessions.prelude.run(feeds);
+    this.writeNew(cache.prelude, out, start, ids.length);
+    return out.injection.data as Float32Array;
+  }
+
+  /** One recurrent iteration k for S tokens at positions start..; writes iteration k's KV. */
+  async core(state: Float32Array, injection: Float32Array, start: number, count: number, k: number, cache: KvCache): Promise<Float32Array> {
+    const h = this.cfg.nEmbd;
+    const layers = cache.coreLayers(k, start);
+    const feeds: Record<string, ort.Tensor> = {
+      state: new ort.Tensor('float32', state, [count, h]),
+      injection: new ort.Tensor('float32', injection, [count, h]),
+      ...this.positionFeeds(start, count),
+      ...this.pastFeeds(layers, start),
+    };
+    const out = await this.sessions.core.run(feeds);
+    this.writeNew(layers, out, start, count);
+    return out.state_out.data as Float32Array;
+  }
+
+  /** Decodes the state into logits for the last `numLogits` positions. The coda KV is written
+   *  only when `commit` is set (a token's final decode), not for intermediate exit checks. */
+  async coda(state: Float32Array, start: number, count: number, numLogits: number, cache: KvCache, commit: boolean): Promise<Float32Array> {
+    const feeds: Record<string, ort.Tensor> = {
+      state: new ort.Tensor('float32', state, [count, this.cfg.nEmbd]),
+      num_logits: new ort.Tensor('int64', BigInt64Array.from([BigInt(numLogits)]), [1]),
+      ...this.positionFeeds(start, count),
+      ...this.pastFeeds(cache.coda, start),
+    };
+    const out = await this.sessions.coda.run(feeds);
+    if (commit) this.writeNew(cache.coda, out, start, count);
+    return out.logits.data as Float32Array;
+  }
+
+  // --- feeds ----------------------------------------------------------------------------------
+
+  private positionFeeds(start: number, count: number): Record<string, ort.Tensor> {
+    if (start + count > this.cfg.blockSize) {
+      throw new RangeError(`context of ${start + count} tokens exceeds the model's block_size ${this.cfg.blockSize}`);
+    }
+    const positions = new BigInt64Array(count);
+    for (let i = 0; i < count; i++) positions[i] = BigInt(start + i);
+    return {
+      position_ids: new ort.Tensor('int64', positions, [count]),
+      attn_bias: new ort.Tensor('float32', causalBias(start, count), [count, start + count]),
+    };
+  }
+
+  private pastFeeds(layers: LayerKv[], len: number): Record<string, ort.Tensor> {
+    const dims = [len, this.cfg.nHeads, this.cfg.headDim];
+    const feeds: Record<string, ort.Tensor> = {};
+    layers.forEach((layer, i) => {
+      const { key, value } = layer.past(len);
+      feeds[`past_key.${i}`] = new ort.Tensor('float32', key, dims);
+      feeds[`past_value.${i}`] = new ort.Tensor('float32', value, dims);
+    });
+    return feeds;
+  }
+
+  private writeNew(layers: LayerKv[], out: ort.InferenceSession.OnnxValueMapType, start: number, count: number): void {
+    layers.forEach((layer, i) => {
+      layer.write(start, count, out[`new_key.${i}`].data as Float32Array, out[`new_value.${i}`].data as Float32Array);
+    });
+  }
+}
+
+/** Additive mask [S, P+S]: token P+j sees keys 0..P+j (causal, aligned bottom right). */
+export function causalBias(past: number, count: number): Float32Array {
+  const total = past + count;
+  const bias = new Float32Array(count * total);
+  for (let j = 0; j < count; j++) bias.fill(-Infinity, j * total + past + j + 1, (j + 1) * total);
+  return bias;
+}

@@ -1,0 +1,90 @@
+// onnxruntime sessions for the three graphs of a built model. A GPU provider is tried first when
+// allowed; onnxruntime-node does not fall back by itself (session creation throws when the CUDA
+// library is missing), so we catch and retry on CPU, and report which provider runs the model.
+import * as fs from 'fs';
+import * as path from 'path';
+import * as ort from 'onnxruntime-node';
+import { LoadedManifest } from '../model/manifest';
+
+export type DevicePreference = 'auto' | 'cuda' | 'cpu';
+
+export interface ModelSessions {
+  prelude: ort.InferenceSession;
+  core: ort.InferenceSession;
+  coda: ort.InferenceSession;
+  /** Execution provider actually used. */
+  provider: 'cuda' | 'cpu';
+  /** Why a GPU was not used, when one was allowed. */
+  fallbackReason?: string;
+}
+
+export interface SessionOptions {
+  device?: DevicePreference;
+  /** Intra-op threads; 0 lets onnxruntime decide. */
+  threads?: number;
+}
+
+function options(providers: string[], threads: number, quiet = false): ort.InferenceSession.SessionOptions {
+  return {
+    // 3 = errors only; a CUDA probe that is allowed to fail logs nothing.
+    logSeverityLevel: quiet ? 4 : 3,
+    executionProviders: providers,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    // Spinning threads steal the core that the language server and the editor need.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  };
+}
+
+async function createAll(m: LoadedManifest, opts: ort.InferenceSession.SessionOptions) {
+  const [prelude, core, coda] = await Promise.all([
+    ort.InferenceSession.create(m.paths.prelude, opts),
+    ort.InferenceSession.create(m.paths.core, opts),
+    ort.InferenceSession.create(m.paths.coda, opts),
+  ]);
+  return { prelude, core, coda };
+}
+
+export class ModelLoadError extends Error {}
+
+export async function createSessions(m: LoadedManifest, so: SessionOptions = {}): Promise<ModelSessions> {
+  const device = so.device ?? 'auto';
+  const threads = so.threads ?? 0;
+  let fallbackReason: string | undefined;
+  if (device !== 'cpu') {
+    const missing = cudaProviderMissing();
+    if (missing) {
+      fallbackReason = missing;
+    } else {
+      try {
+        return { ...(await createAll(m, options(['cuda'], threads, true))), provider: 'cuda' };
+      } catch (e) {
+        fallbackReason = `CUDA unavailable: ${firstLine((e as Error).message)}`;
+      }
+    }
+  }
+  try {
+    return { ...(await createAll(m, options(['cpu'], threads))), provider: 'cpu', fallbackReason };
+  } catch (e) {
+    throw new ModelLoadError(`cannot load the model graphs in ${m.dir}: ${firstLine((e as Error).message)}`);
+  }
+}
+
+/** The npm package ships the CUDA provider only when its install script could download it. */
+function cudaProviderMissing(): string | undefined {
+  let binding: string;
+  try {
+    binding = path.dirname(require.resolve('onnxruntime-node/package.json'));
+  } catch {
+    return undefined;
+  }
+  const dir = path.join(binding, 'bin', 'napi-v6', process.platform, process.arch);
+  const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  return fs.existsSync(dir) && !fs.existsSync(path.join(dir, lib)) ? `CUDA provider library ${lib} is not installed` : undefined;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0].slice(0, 300);
+}

@@ -1,0 +1,92 @@
+// Test fixtures that come from the PyTorch reference (native/reference): random checkpoints in
+// the official format, and reference logits / generations on them.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+export const PYTHON = process.env.RC_PYTHON ?? '/usr/bin/python3';
+export const REPO = path.resolve(__dirname, '..', '..', '..');
+const REF = path.join(REPO, 'native', 'reference');
+
+function py(script: string, args: string[]): string {
+  return execFileSync(PYTHON, [path.join(REF, script), ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: '2' },
+  });
+}
+
+export function tmpDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `rc-${prefix}-`));
+}
+
+export interface CheckpointShape {
+  nEmbd: number;
+  nHeads: number;
+  prelude: number;
+  core: number;
+  coda: number;
+  intermediate: number;
+  vocab: number;
+  blockSize?: number;
+  meanRecurrence?: number;
+  seed?: number;
+  dtype?: 'f32' | 'bf16' | 'f16';
+  shards?: number;
+  tie?: boolean;
+  qkBias?: boolean;
+  bias?: boolean;
+}
+
+/** Writes a random-initialised checkpoint in the huginn-0125 format and returns its folder. */
+export function makeCheckpoint(shape: CheckpointShape, dir = tmpDir('ck')): string {
+  const args = [
+    '--out', dir,
+    '--n-embd', String(shape.nEmbd),
+    '--n-heads', String(shape.nHeads),
+    '--prelude', String(shape.prelude),
+    '--core', String(shape.core),
+    '--coda', String(shape.coda),
+    '--intermediate', String(shape.intermediate),
+    '--vocab', String(shape.vocab),
+    '--block-size', String(shape.blockSize ?? 256),
+    '--mean-recurrence', String(shape.meanRecurrence ?? 8),
+    '--seed', String(shape.seed ?? 0),
+    '--dtype', shape.dtype ?? 'f32',
+    '--shards', String(shape.shards ?? 1),
+  ];
+  if (shape.tie === false) args.push('--no-tie');
+  if (shape.qkBias === false) args.push('--no-qk-bias');
+  if (shape.bias) args.push('--bias');
+  py('make_checkpoint.py', args);
+  return dir;
+}
+
+/** Reference float32 logits for every position, computed in float64 with a zero initial state. */
+export function referenceLogits(checkpoint: string, ids: number[], steps: number, mode: 'full' | { prefill: number } = 'full'): Float32Array[] {
+  const args = ['score', '--checkpoint', checkpoint, '--ids', ids.join(','), '--steps', String(steps), '--state-init', 'zero', '--dtype', 'float64'];
+  if (mode !== 'full') args.push('--mode', 'decode', '--prefill', String(mode.prefill));
+  const out = JSON.parse(py('cli.py', args)) as { logits: number[][] };
+  return out.logits.map((row) => Float32Array.from(row));
+}
+
+export function referenceGreedy(checkpoint: string, ids: number[], steps: number, maxTokens: number): number[] {
+  const out = JSON.parse(py('cli.py', ['generate', '--checkpoint', checkpoint, '--ids', ids.join(','), '--steps', String(steps), '--max-tokens', String(maxTokens)]));
+  return out.ids;
+}
+
+/** ‖a − b‖ / ‖b‖ over all rows. */
+export function relativeError(a: Float32Array[], b: Float32Array[]): number {
+  if (a.length !== b.length) throw new Error(`row count ${a.length} != ${b.length}`);
+  let diff = 0;
+  let norm = 0;
+  for (let r = 0; r < a.length; r++) {
+    if (a[r].length !== b[r].length) throw new Error(`row ${r}: length ${a[r].length} != ${b[r].length}`);
+    for (let i = 0; i < a[r].length; i++) {
+      diff += (a[r][i] - b[r][i]) ** 2;
+      norm += b[r][i] ** 2;
+    }
+  }
+  return Math.sqrt(diff / norm);
+}
