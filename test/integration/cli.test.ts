@@ -1,0 +1,103 @@
+// The recurrent-copilot CLI as a user runs it: a real process, real files, real model.
+import * as assert from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { makeCheckpoint, referenceLogits, relativeError, REPO, tmpDir } from '../helpers/reference';
+
+const BIN = path.join(REPO, 'bin', 'recurrent-copilot.js');
+const SHAPE = { nEmbd: 64, nHeads: 4, prelude: 1, core: 2, coda: 1, intermediate: 128, vocab: 512, seed: 11 };
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('recurrent-copilot CLI', function () {
+  let checkpoint: string;
+  let built: string;
+  let cache: string;
+  before(function () {
+    checkpoint = makeCheckpoint(SHAPE);
+    built = path.join(tmpDir('cli'), 'model');
+    cache = tmpDir('cache');
+    const r = cli(['build', '--checkpoint', checkpoint, '--out', built]);
+    assert.strictEqual(r.code, 0, r.stderr);
+  });
+
+  it('build writes three graphs, the weights, the tokenizer and a manifest', function () {
+    for (const f of ['prelude.onnx', 'core.onnx', 'coda.onnx', 'weights.bin', 'tokenizer.json', 'manifest.json']) {
+      assert.ok(fs.existsSync(path.join(built, f)), f);
+    }
+    const m = JSON.parse(fs.readFileSync(path.join(built, 'manifest.json'), 'utf8'));
+    assert.strictEqual(m.dtype, 'fp32');
+    assert.match(m.source.sha256, /^[0-9a-f]{64}$/);
+    assert.strictEqual(m.config.n_embd, 64);
+  });
+
+  it('score prints the raw logits of every position, equal to the reference', function () {
+    const ids = [3, 1, 4, 1, 5, 9, 2, 6];
+    const r = cli(['score', '--model', built, '--ids', ids.join(','), '--steps', '4', '--state-init', 'zero']);
+    assert.strictEqual(r.code, 0, r.stderr);
+    const logits = (JSON.parse(r.stdout).logits as number[][]).map((row) => Float32Array.from(row));
+    assert.strictEqual(logits.length, ids.length);
+    assert.strictEqual(logits[0].length, 512);
+    assert.ok(relativeError(logits, referenceLogits(checkpoint, ids, 4)) < 1e-4);
+  });
+
+  it('generate streams text, and --json reports ids, iterations and the provider', function () {
+    const text = cli(['generate', '--model', built, '--prompt', 'def f(x):', '--steps', '3', '--max-tokens', '8', '--seed', '1', '--temperature', '0.8']);
+    assert.strictEqual(text.code, 0, text.stderr);
+    assert.match(text.stderr, /tokens, (length|eos|stop-sequence), cpu/);
+    const json = cli(['generate', '--model', built, '--ids', '1,2,3', '--steps', '3', '--max-tokens', '8', '--json']);
+    assert.strictEqual(json.code, 0, json.stderr);
+    const out = JSON.parse(json.stdout);
+    assert.ok(out.ids.length > 0 && out.ids.length <= 8);
+    assert.deepStrictEqual(out.iterations, out.ids.map(() => 3));
+    assert.strictEqual(out.provider, 'cpu');
+    // Same seed, same output.
+    const again = JSON.parse(cli(['generate', '--model', built, '--ids', '1,2,3', '--steps', '3', '--max-tokens', '8', '--json']).stdout);
+    assert.deepStrictEqual(again.ids, out.ids);
+  });
+
+  it('--model accepts a checkpoint folder: built once into the cache, reused while unchanged', function () {
+    const env = { RECURRENT_COPILOT_CACHE: cache };
+    const args = ['generate', '--model', checkpoint, '--ids', '1,2', '--steps', '2', '--max-tokens', '3', '--json'];
+    const first = cli(args, env);
+    assert.strictEqual(first.code, 0, first.stderr);
+    assert.match(first.stderr, /building/);
+    const second = cli(args, env);
+    assert.doesNotMatch(second.stderr, /building/);
+    assert.deepStrictEqual(JSON.parse(second.stdout).ids, JSON.parse(first.stdout).ids);
+    const cfg = path.join(checkpoint, 'config.json');
+    const later = new Date(Date.now() + 5000);
+    fs.utimesSync(cfg, later, later);
+    assert.match(cli(args, env).stderr, /building/);
+  });
+
+  const bad: [string, string[], number, RegExp][] = [
+    ['an unknown command', ['frobnicate'], 2, /unknown command "frobnicate"/],
+    ['a missing --model', ['score', '--ids', '1', '--steps', '1'], 2, /--model DIR is required/],
+    ['bad ids', ['score', '--model', '.', '--ids', '1,,2', '--steps', '1'], 2, /--ids must be/],
+    ['zero steps', ['score', '--model', '.', '--ids', '1', '--steps', '0'], 2, /--steps must be an integer >= 1/],
+    ['both prompt and ids', ['generate', '--model', '.', '--ids', '1', '--prompt', 'x'], 2, /exactly one of/],
+    ['an unknown option', ['generate', '--modle', 'x'], 2, /Unknown option/],
+    ['a bad dtype', ['build', '--checkpoint', '.', '--out', '/tmp/x', '--dtype', 'int3'], 2, /--dtype must be one of/],
+    ['a missing model folder', ['generate', '--model', '/nonexistent/model', '--ids', '1'], 1, /model folder not found/],
+    ['a folder that is not a model', ['generate', '--model', '/tmp', '--ids', '1'], 1, /neither a built model/],
+  ];
+  for (const [what, args, code, message] of bad) {
+    it(`exits ${code} with one clear line for ${what}`, function () {
+      const r = cli(args);
+      assert.strictEqual(r.code, code, r.stderr);
+      assert.match(r.stderr, message);
+      assert.strictEqual(r.stderr.trim().split('\n').length, 1, r.stderr);
+    });
+  }
+
+  it('rejects token ids outside the vocabulary', function () {
+    const r = cli(['score', '--model', built, '--ids', '1,99999', '--steps', '1']);
+    assert.strictEqual(r.code, 1);
+    assert.match(r.stderr, /token id 99999 is outside the vocabulary/);
+  });
+});
