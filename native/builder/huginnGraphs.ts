@@ -17,6 +17,14 @@ import { quantizeInt4, toFloat16, INT4_BLOCK } from './quantize';
 
 export type WeightDtype = 'fp32' | 'fp16' | 'int4';
 
+/** Per-run values every layer uses: RoPE tables at the run's positions and the attention mask. */
+interface Shared {
+  cos: string;
+  sin: string;
+  swap: string;
+  bias: string;
+}
+
 /** A Linear weight in PyTorch layout [n = out, k = in], read on demand. */
 interface LinearWeight {
   key: string;
@@ -100,40 +108,51 @@ export class HuginnGraphWriter {
     })[0];
   }
 
-  /** norm(a + b), fused. */
+  /** norm(a + b) in one fused node (onnxruntime contrib op; also has CUDA kernels). */
   private addNorm(g: Graph, a: string, b: string, weightName: string, leaf: string): string {
-    const sum = g.node('Add', [a, b], { leaf: `${leaf}/residual` })[0];
-    return this.rmsNorm(g, sum, weightName, leaf);
+    return g.node('SkipSimplifiedLayerNormalization', [a, b, this.vector(g, weightName)], {
+      domain: MS_DOMAIN,
+      attrs: { epsilon: { float: this.cfg.normEps } },
+      leaf,
+    })[0];
   }
 
-  /** RoPE tables [block_size, D/2], frequencies in float32 as in the official code. */
+  /** RoPE tables [block_size, D], each angle repeated for its pair (x0, x1); frequencies in
+   *  float32 as in the official code. */
   private ropeTables(g: Graph): { cos: string; sin: string } {
-    const half = this.cfg.headDim / 2;
+    const D = this.cfg.headDim;
     const T = this.cfg.blockSize;
     const make = (fn: (a: number) => number) => () => {
-      const out = new Float32Array(T * half);
-      for (let i = 0; i < half; i++) {
-        const invFreq = Math.fround(1 / Math.fround(Math.pow(this.cfg.ropeBase, Math.fround((2 * i) / this.cfg.headDim))));
-        for (let p = 0; p < T; p++) out[p * half + i] = fn(Math.fround(p * invFreq));
+      const out = new Float32Array(T * D);
+      for (let i = 0; i < D / 2; i++) {
+        const invFreq = Math.fround(1 / Math.fround(Math.pow(this.cfg.ropeBase, Math.fround((2 * i) / D))));
+        for (let p = 0; p < T; p++) out[p * D + 2 * i] = out[p * D + 2 * i + 1] = fn(Math.fround(p * invFreq));
       }
       return out;
     };
     return {
-      cos: g.weight('rope.cos', DataType.FLOAT, [T, half], make(Math.cos)),
-      sin: g.weight('rope.sin', DataType.FLOAT, [T, half], make(Math.sin)),
+      cos: g.weight('rope.cos', DataType.FLOAT, [T, D], make(Math.cos)),
+      sin: g.weight('rope.sin', DataType.FLOAT, [T, D], make(Math.sin)),
     };
   }
 
-  /** Interleaved ("complex") rotary embedding of x [S, H, D]. */
-  private rope(g: Graph, x: string, cos: string, sin: string, leaf: string): string {
-    return g.scope(leaf, () => {
-      const H = this.cfg.nHeads;
-      const pairs = g.op('Reshape', [x, g.constInt64([0, H, this.cfg.headDim / 2, 2])]);
-      const [x0, x1] = g.node('Split', [pairs, g.constInt64([1, 1])], { attrs: { axis: -1 }, outputs: 2 });
-      const out0 = g.op('Sub', [g.op('Mul', [x0, cos]), g.op('Mul', [x1, sin])]);
-      const out1 = g.op('Add', [g.op('Mul', [x1, cos]), g.op('Mul', [x0, sin])]);
-      return g.op('Reshape', [g.op('Concat', [out0, out1], { axis: -1 }), g.constInt64([0, H, this.cfg.headDim])]);
+  /** D x D matrix taking each pair (x0, x1) to (-x1, x0): exact in float32 (one ±1 per column). */
+  private pairSwap(g: Graph): string {
+    const D = this.cfg.headDim;
+    return g.weight('rope.pair_swap', DataType.FLOAT, [D, D], () => {
+      const m = new Float32Array(D * D);
+      for (let i = 0; i < D; i += 2) {
+        m[(i + 1) * D + i] = -1; // out[i] = -x[i+1]
+        m[i * D + i + 1] = 1; // out[i+1] = x[i]
+      }
+      return m;
     });
+  }
+
+  /** Interleaved ("complex") rotary embedding of x [S, heads, D]:
+   *  (x0, x1) -> (x0 cos - x1 sin, x1 cos + x0 sin) = x * cos + swap(x) * sin. */
+  private rope(g: Graph, x: string, shared: Shared): string {
+    return g.scope('rope', () => g.op('Add', [g.op('Mul', [x, shared.cos]), g.op('Mul', [g.op('MatMul', [x, shared.swap]), shared.sin])]));
   }
 
   private attention(
@@ -141,25 +160,20 @@ export class HuginnGraphWriter {
     x: string,
     t: ReturnType<typeof blockTensorNames>,
     io: { pastKey: string; pastValue: string; newKey: string; newValue: string },
-    shared: { cos: string; sin: string; bias: string },
+    shared: Shared,
   ): string {
     return g.scope('attn', () => {
       const { nEmbd: h, nHeads: H, headDim: D } = this.cfg;
       const qkv = this.linear(g, x, this.full(t.wqkv), 'qkv');
-      const [q0, k0, v0] = g.node('Split', [qkv, g.constInt64([h, h, h])], { attrs: { axis: -1 }, outputs: 3 });
-      const heads = g.constInt64([0, H, D]);
-      let q = g.op('Reshape', [q0, heads]);
-      let k = g.op('Reshape', [k0, heads]);
-      const v = g.op('Reshape', [v0, heads]);
+      // q and k get the same treatment (bias, RoPE), so they are handled as one [S, 2H, D] tensor.
+      const [qk0, v0] = g.node('Split', [qkv, g.constInt64([2 * h, h])], { attrs: { axis: -1 }, outputs: 2 });
+      let qk = g.op('Reshape', [qk0, g.constInt64([0, 2 * H, D])]);
       if (this.cfg.qkBias) {
-        // qk_bias [2, 1, H, D]: index 0 is added to q, 1 to k, before RoPE.
-        const bias = this.vector(g, t.qkBias);
-        const [qb, kb] = g.node('Split', [bias, g.constInt64([1, 1])], { attrs: { axis: 0 }, outputs: 2 });
-        q = g.op('Add', [q, g.op('Reshape', [qb, g.constInt64([H, D])])]);
-        k = g.op('Add', [k, g.op('Reshape', [kb, g.constInt64([H, D])])]);
+        // qk_bias [2, 1, H, D] is [q bias; k bias], the same order as the heads of qk.
+        qk = g.op('Add', [qk, g.op('Reshape', [this.vector(g, t.qkBias), g.constInt64([2 * H, D])])]);
       }
-      q = this.rope(g, q, shared.cos, shared.sin, 'rope_q');
-      k = this.rope(g, k, shared.cos, shared.sin, 'rope_k');
+      const [q, k] = g.node('Split', [this.rope(g, qk, shared), g.constInt64([H, H])], { attrs: { axis: 1 }, outputs: 2 });
+      const v = g.op('Reshape', [v0, g.constInt64([0, H, D])]);
       g.output(io.newKey, DataType.FLOAT, ['S', H, D], k);
       g.output(io.newValue, DataType.FLOAT, ['S', H, D], v);
       g.input(io.pastKey, DataType.FLOAT, ['P', H, D]);
@@ -186,7 +200,7 @@ export class HuginnGraphWriter {
   }
 
   /** Sandwich block: x = norm_2(attn(norm_1(x)) + x); x = norm_4(mlp(norm_3(x)) + x). */
-  private block(g: Graph, x: string, group: BlockGroup, i: number, layer: number, shared: { cos: string; sin: string; bias: string }): string {
+  private block(g: Graph, x: string, group: BlockGroup, i: number, layer: number, shared: Shared): string {
     return g.scope(`layers.${layer}`, () => {
       const t = blockTensorNames(group, i);
       const io = { pastKey: `past_key.${layer}`, pastValue: `past_value.${layer}`, newKey: `new_key.${layer}`, newValue: `new_value.${layer}` };
@@ -198,15 +212,16 @@ export class HuginnGraphWriter {
   }
 
   /** Inputs shared by every graph: positions (for RoPE) and the additive attention mask. */
-  private positional(g: Graph) {
+  private positional(g: Graph): Shared {
     const positions = g.input('position_ids', DataType.INT64, ['S']);
     const bias = g.input('attn_bias', DataType.FLOAT, ['S', 'T']);
     const { cos, sin } = this.ropeTables(g);
-    // [S, D/2] -> [S, 1, D/2, 1] to broadcast over heads and the pair axis.
-    const axes = g.constInt64([1, 3]);
+    // [S, D] -> [S, 1, D] to broadcast over heads.
+    const axes = g.constInt64([1]);
     return {
       cos: g.op('Unsqueeze', [g.op('Gather', [cos, positions], { axis: 0 }), axes]),
       sin: g.op('Unsqueeze', [g.op('Gather', [sin, positions], { axis: 0 }), axes]),
+      swap: this.pairSwap(g),
       bias,
     };
   }

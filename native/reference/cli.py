@@ -150,7 +150,8 @@ def build_parser():
 
 
 def main(argv=None):
-    torch.set_num_threads(2)
+    # Benchmarks pass RC_TORCH_THREADS to compare at the engine's thread count.
+    torch.set_num_threads(int(os.environ.get("RC_TORCH_THREADS", "2")))
     try:
         a = build_parser().parse_args(argv)
         if a.steps is not None and a.steps < 0:

@@ -32,7 +32,7 @@ function reference(checkpoint: string): Row[] {
     const out = execFileSync(
       PYTHON,
       [path.join(REPO, 'native/reference/cli.py'), 'bench', '--checkpoint', checkpoint, '--steps', String(steps), '--prompt-len', String(PROMPT), '--decode-tokens', String(DECODE)],
-      { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: '1' } },
+      { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', RC_TORCH_THREADS: '1' } },
     );
     return { steps, ...JSON.parse(out) };
   });

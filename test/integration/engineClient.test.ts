@@ -28,6 +28,18 @@ describe('engine worker', function () {
     assert.ok(r.text.startsWith(deltas.join('')));
   });
 
+  it('stops at a stop sequence, never streaming any part of it', async function () {
+    const base = await client.generate({ prompt: 'a', steps: 2, maxTokens: 24, sampling: { temperature: 1 }, seed: 8 }).result;
+    const text = base.text;
+    assert.ok(text.length >= 6, `need some text, got ${JSON.stringify(text)}`);
+    const stop = text.slice(3, 5);
+    const deltas: string[] = [];
+    const r = await client.generate({ prompt: 'a', steps: 2, maxTokens: 24, sampling: { temperature: 1 }, seed: 8, stop: [stop] }, (e) => deltas.push(e.delta)).result;
+    assert.strictEqual(r.finishReason, 'stop-sequence');
+    assert.strictEqual(r.text, text.slice(0, text.indexOf(stop)));
+    assert.strictEqual(deltas.join(''), r.text);
+  });
+
   it('cancels within one core iteration while the worker is busy', async function () {
     let tokens = 0;
     const handle = client.generate({ ids: [1, 2, 3], steps: 64, maxTokens: 100000 }, () => {

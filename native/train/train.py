@@ -1,0 +1,332 @@
+"""Train a Huginn recurrent-depth model on CPU: math tasks + code (plain and fill-in-the-middle).
+
+  /usr/bin/python3 native/train/train.py --config native/train/configs/default.json \
+      --out native/train/runs/default [--max-minutes 75] [--steps N] [--seed S]
+
+The recipe is the paper's (see /work/shared/huginn-spec.md, "Training recipe"): every step draws
+one total depth p ~ Poisson(LogNormal(mu, 0.5)) + 1 for the whole batch, runs max(p - s, 0)
+core iterations without gradient and min(s, p) with gradient (s = mean_backprop_depth), from a
+random state s0. AdamW, warmup + cosine, grad clip, bf16 autocast with float32 master weights.
+
+--out receives the official checkpoint layout (config.json, model.safetensors in F32,
+tokenizer.json, tokenizer_config.json), train_state.pt (everything needed to resume) and
+train_log.jsonl. Rerunning the same command resumes from the last save.
+"""
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when OpenMP loads: set before torch
+
+import argparse
+import hashlib
+import json
+import math
+import random
+import shutil
+import sys
+import time
+from types import SimpleNamespace
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NATIVE = os.path.dirname(HERE)
+for sub in ("reference", "data", "tokenizer"):
+    sys.path.insert(0, os.path.join(NATIVE, sub))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import code_corpus  # noqa: E402
+import math_tasks  # noqa: E402
+from bpe import Tokenizer  # noqa: E402
+from huginn import Huginn, HuginnConfig  # noqa: E402
+from make_checkpoint import make_config  # noqa: E402
+from safetensors_io import save_checkpoint  # noqa: E402
+
+TOKENIZER_DIR = os.path.join(NATIVE, "tokenizer")
+DATA_BUILD = os.path.join(NATIVE, "data", "build")
+CODE_TRAIN = os.path.join(DATA_BUILD, "code_train.jsonl")
+
+
+# ---------------------------------------------------------------- data
+
+def code_tokens(tok, seed, fim_rate, piece_chars):
+    """The whole code corpus as one token stream, in a seeded document order, cached as .npy.
+
+    A document becomes either one plain text (doc + <|end_text|>) or, with probability
+    fim_rate, a series of FIM examples over its line-aligned pieces of at most piece_chars
+    characters: so fim_rate is also about the share of code tokens that are FIM, and a 200 KB
+    file turns into many short, self-contained FIM examples instead of one."""
+    with open(os.path.join(TOKENIZER_DIR, "tokenizer.json"), "rb") as f:
+        tok_hash = hashlib.sha1(f.read()).hexdigest()[:8]
+    key = f"{seed}-{fim_rate}-{piece_chars}-{os.path.getsize(CODE_TRAIN)}-{tok_hash}"
+    path = os.path.join(DATA_BUILD, f"code_tokens_{hashlib.sha1(key.encode()).hexdigest()[:12]}.npy")
+    if os.path.exists(path):
+        return np.load(path)
+    if not os.path.exists(CODE_TRAIN):
+        sys.exit(f"{CODE_TRAIN} missing: run /usr/bin/python3 native/data/code_corpus.py --out native/data/build")
+    log(f"tokenizing the code corpus once into {path} ...")
+    docs = list(code_corpus.iter_documents(CODE_TRAIN))
+    rng = random.Random(f"code/{seed}")
+    rng.shuffle(docs)
+    ids = []
+    for doc in docs:
+        if rng.random() < fim_rate:
+            start = 0
+            while start < len(doc):  # cut at line ends so each FIM example is a window of whole lines
+                end = doc.rfind("\n", start, start + piece_chars) + 1 if start + piece_chars < len(doc) else len(doc)
+                end = end if end > start else start + piece_chars  # one line longer than a piece
+                ids += tok.encode(code_corpus.fim_example(doc[start:end], rng, max_chars=piece_chars))
+                start = end
+        else:
+            ids += tok.encode(code_corpus.plain_example(doc))
+    arr = np.array(ids, dtype=np.uint16)  # vocab 4096 fits
+    np.save(path + ".tmp.npy", arr)
+    os.replace(path + ".tmp.npy", path)
+    return arr
+
+
+class MathStream:
+    """Tokens of math_tasks.training_stream(seed), endless. Resumable: the position is the number
+    of texts drawn so far plus the tokens left over from the last one."""
+
+    def __init__(self, tok, seed, state=None):
+        self.tok, self.texts, self.count, self.buf = tok, math_tasks.training_stream(seed), 0, []
+        if state:
+            for _ in range(state["count"]):  # replay the generator (fast: ~50k texts/s)
+                next(self.texts)
+            self.count, self.buf = state["count"], list(state["buf"])
+
+    def take(self, n):
+        while len(self.buf) < n:
+            self.buf += self.tok.encode(next(self.texts))
+            self.count += 1
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def state(self):
+        return {"count": self.count, "buf": list(self.buf)}
+
+
+class CodeStream:
+    """A cursor over the cached code token array; wraps around to the start after an epoch."""
+
+    def __init__(self, tokens, state=None):
+        self.tokens, self.pos = tokens, (state or {}).get("pos", 0)
+
+    def take(self, n):
+        idx = (self.pos + np.arange(n)) % len(self.tokens)
+        self.pos = int((self.pos + n) % len(self.tokens))
+        return self.tokens[idx].tolist()
+
+    def state(self):
+        return {"pos": self.pos}
+
+
+class Batches:
+    """Rows of <|begin_text|> + seq_len stream tokens. Each row comes wholly from one source,
+    math with probability math_fraction, so the token mix is exact in expectation and each
+    source stays a continuous stream (texts are packed back to back, split across rows)."""
+
+    def __init__(self, tok, cfg, seed, state=None):
+        state = state or {}
+        self.seq_len, self.batch, self.math_fraction = cfg["train"]["seq_len"], cfg["train"]["batch_size"], cfg["data"]["math_fraction"]
+        self.bos = tok.token_id("<|begin_text|>")
+        self.math = MathStream(tok, seed, state.get("math"))
+        self.code = CodeStream(code_tokens(tok, seed, cfg["data"]["fim_rate"], cfg["data"]["code_piece_chars"]), state.get("code"))
+        self.rng = random.Random(f"mix/{seed}")
+        if "rng" in state:
+            self.rng.setstate(state["rng"])
+
+    def next(self):
+        rows = [[self.bos] + (self.math if self.rng.random() < self.math_fraction else self.code).take(self.seq_len)
+                for _ in range(self.batch)]
+        t = torch.tensor(rows, dtype=torch.long)
+        return t[:, :-1], t[:, 1:]  # inputs, next-token targets
+
+    def state(self):
+        return {"math": self.math.state(), "code": self.code.state(), "rng": self.rng.getstate()}
+
+
+# ---------------------------------------------------------------- model, optimiser, schedule
+
+def checkpoint_config(cfg, tok):
+    """config.json with the official field names (make_checkpoint.make_config) for this shape."""
+    m = cfg["model"]
+    c = make_config(SimpleNamespace(
+        n_embd=m["n_embd"], n_heads=m["n_heads"], prelude=m["n_layers_in_prelude"],
+        core=m["n_layers_in_recurrent_block"], coda=m["n_layers_in_coda"],
+        intermediate=m["intermediate_size"], vocab=m["vocab_size"], block_size=m["block_size"],
+        mean_recurrence=m["mean_recurrence"], rope_base=m.get("rope_base", 50000.0),
+        bias=False, no_qk_bias=False, no_tie=False, dtype="f32"))
+    # make_config assumes its own toy tokenizer; ours places the specials elsewhere
+    c.update(mean_backprop_depth=m["mean_backprop_depth"],
+             bos_token_id=tok.token_id("<|begin_text|>"), eos_token_id=tok.token_id("<|end_text|>"),
+             pad_token_id=tok.token_id("<|pad|>"))
+    return c
+
+
+def make_optimizer(model, t):
+    # weight decay on matrices only (linears, embedding); not on norms or the per-head qk_bias
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and n.endswith("weight")]
+    rest = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and n.endswith("weight"))]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": t["weight_decay"]},
+                              {"params": rest, "weight_decay": 0.0}],
+                             lr=t["lr"], betas=(t["beta1"], t["beta2"]), eps=1e-8)
+
+
+def lr_at(step, t, total):
+    if step < t["warmup_steps"]:
+        return t["lr"] * (step + 1) / t["warmup_steps"]
+    frac = min(1.0, (step - t["warmup_steps"]) / max(1, total - t["warmup_steps"]))
+    return t["min_lr"] + 0.5 * (t["lr"] - t["min_lr"]) * (1 + math.cos(math.pi * frac))
+
+
+def sample_depth(rng, mean_recurrence):
+    # spec: mu = log(t + s) - sigma^2 / 2 with t + s = mean_recurrence, so E[rate] = mean_recurrence
+    sigma = 0.5
+    rate = rng.lognormal(math.log(mean_recurrence) - sigma ** 2 / 2, sigma)
+    return int(rng.poisson(rate)) + 1
+
+
+# ---------------------------------------------------------------- saving
+
+def save(out, model, ckpt_config, state):
+    """Export the official checkpoint, then train_state.pt. Every file is written under a temporary
+    name and renamed, so a crash leaves the previous complete file. train_state.pt also holds the
+    weights: resuming reads only it, so it can never pair with weights from another step."""
+    tmp = os.path.join(out, ".saving")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    tensors = {n: p.detach().float().numpy() for n, p in model.state_dict().items() if n != "lm_head.weight"}  # tied
+    save_checkpoint(tensors, tmp, dtype="F32")
+    with open(os.path.join(tmp, "config.json"), "w") as f:
+        json.dump(ckpt_config, f, indent=2)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copyfile(os.path.join(TOKENIZER_DIR, name), os.path.join(tmp, name))
+    torch.save(state, os.path.join(tmp, "train_state.pt"))
+    for name in ("model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "train_state.pt"):
+        os.replace(os.path.join(tmp, name), os.path.join(out, name))
+    os.rmdir(tmp)
+
+
+def log(msg, end="\n"):
+    print(msg, end=end, file=sys.stderr, flush=True)
+
+
+def hms(s):
+    s = int(s)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+# ---------------------------------------------------------------- main loop
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after this long")
+    ap.add_argument("--steps", type=int, default=None, help="total steps (overrides train.max_steps)")
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args(argv)
+
+    torch.set_num_threads(2)
+    with open(a.config) as f:
+        cfg = json.load(f)
+    t = cfg["train"]
+    total = a.steps or t["max_steps"]
+    os.makedirs(a.out, exist_ok=True)
+    tok = Tokenizer(os.path.join(TOKENIZER_DIR, "tokenizer.json"))
+    ckpt_config = checkpoint_config(cfg, tok)
+    model = Huginn(HuginnConfig.from_dict(ckpt_config))
+    model.takase_init_(seed=a.seed)  # biases zero, as in training
+    model.train()
+    opt = make_optimizer(model, t)
+
+    state_path = os.path.join(a.out, "train_state.pt")
+    if os.path.exists(state_path):
+        st = torch.load(state_path)
+        if st["seed"] != a.seed or st["config"] != cfg:
+            sys.exit(f"{state_path} was made with another --seed or config; use a fresh --out")
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["optimizer"])
+        step, elapsed_before = st["step"], st["elapsed_s"]
+        depth_rng = np.random.default_rng()
+        depth_rng.bit_generator.state = st["depth_rng"]
+        s0_gen = torch.Generator()
+        s0_gen.set_state(st["s0_rng"])
+        torch.set_rng_state(st["torch_rng"])
+        batches = Batches(tok, cfg, a.seed, st["data"])
+        loss_ema = st["loss_ema"]
+        log(f"resumed from {state_path} at step {step}")
+    else:
+        step, elapsed_before, loss_ema = 0, 0.0, None
+        depth_rng = np.random.default_rng(a.seed)  # depth p per step
+        s0_gen = torch.Generator().manual_seed(a.seed)  # random initial states
+        torch.manual_seed(a.seed)
+        batches = Batches(tok, cfg, a.seed)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"model {n_params / 1e6:.2f}M parameters; {total} steps of {t['batch_size']} x {t['seq_len']} tokens")
+
+    def snapshot():
+        return {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "seed": a.seed,
+                "config": cfg, "elapsed_s": elapsed_before + time.time() - start,
+                "depth_rng": depth_rng.bit_generator.state, "s0_rng": s0_gen.get_state(),
+                "torch_rng": torch.get_rng_state(), "data": batches.state(), "loss_ema": loss_ema}
+
+    m = cfg["model"]
+    rope = model.rope(0, t["seq_len"])
+    log_path = os.path.join(a.out, "train_log.jsonl")
+    start = last_save = time.time()
+    first_step = step
+    tokens_done, t_window, tok_window = 0, time.time(), 0
+    tty = sys.stderr.isatty()
+    while step < total:
+        if a.max_minutes is not None and time.time() - start > a.max_minutes * 60:
+            log(f"\n--max-minutes {a.max_minutes} reached at step {step}")
+            break
+        x, y = batches.next()
+        p = sample_depth(depth_rng, m["mean_recurrence"])
+        n_nograd, n_grad = max(p - m["mean_backprop_depth"], 0), min(m["mean_backprop_depth"], p)
+        lr = lr_at(step, t, total)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            e = model.prelude_forward(x, rope)
+            s = model.init_state(e, t["init_scale"], s0_gen)
+            with torch.no_grad():  # truncated backprop: the first iterations only move the state
+                s = model.iterate(s, e, n_nograd, rope)
+            s = model.iterate(s, e, n_grad, rope, first_step=n_nograd)  # gradients also reach e here
+            logits = model.coda_forward(s, rope)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), t["grad_clip"])
+        opt.step()
+        step += 1
+        tokens_done += x.numel()
+        tok_window += x.numel()
+        loss_ema = loss.item() if loss_ema is None else 0.95 * loss_ema + 0.05 * loss.item()
+
+        if step % t["log_every"] == 0 or step == total:
+            now = time.time()
+            tok_s = tok_window / (now - t_window)
+            t_window, tok_window = now, 0
+            elapsed = now - start
+            eta = elapsed / (step - first_step) * (total - step)
+            done = int(30 * step / total)
+            line = (f"[{'#' * done}{'.' * (30 - done)}] step {step}/{total} loss {loss_ema:.3f} p {p:2d} "
+                    f"lr {lr:.2e} {tok_s:,.0f} tok/s elapsed {hms(elapsed_before + elapsed)} ETA {hms(eta)}")
+            log(("\r" + line) if tty else line, end="" if tty else "\n")
+            with open(log_path, "a") as f:
+                f.write(json.dumps({"step": step, "loss": round(loss.item(), 4), "loss_ema": round(loss_ema, 4),
+                                    "p": p, "lr": lr, "tok_s": round(tok_s), "elapsed_s": round(elapsed_before + elapsed, 1)}) + "\n")
+        if time.time() - last_save > t["save_every_minutes"] * 60:
+            save(a.out, model, ckpt_config, snapshot())
+            last_save = time.time()
+    save(a.out, model, ckpt_config, snapshot())
+    log(f"\nsaved {a.out} at step {step} ({tokens_done:,} tokens this run, {hms(time.time() - start)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
