@@ -1,15 +1,30 @@
-// Autoregressive generation: prefill the prompt, then one token at a time through the KV cache
-// (or, with useCache off, a full forward over the whole sequence per token: the reference path
-// that cached decoding must agree with). Streams text deltas and honours stop sequences.
+// Autoregressive generation over the recurrent forward. Plain decoding runs each token through
+// the KV cache (optionally with adaptive exit and a warm-started state); self-speculative decoding
+// drafts a few tokens with few iterations and verifies them in one pass at the full budget. With
+// useCache off, every token recomputes the whole sequence: the reference path that cached decoding
+// must agree with.
 import { CancelSignal, NEVER_CANCELLED } from './cancel';
+import { AdaptiveExit, validateExit } from './exitRules';
 import { HuginnModel, StateInit } from './huginnModel';
-import { forwardChunk } from './recurrence';
+import { KvCache, parseKvStrategy } from './kvCache';
+import { forwardChunk, ForwardOptions } from './recurrence';
 import { Rng } from './random';
-import { SamplingOptions, sampleToken } from './sampling';
+import { argmax, SamplingOptions, sampleToken } from './sampling';
+
+export interface SpeculativeOptions {
+  /** Iterations per drafted token. */
+  draftSteps: number;
+  /** Tokens drafted per round. */
+  lookahead: number;
+  /** 1: a draft is kept when it is the verifier's argmax; below 1: when its probability is at
+   *  least this fraction of the verifier's most likely token. */
+  threshold?: number;
+}
 
 export interface GenerateRequest {
   /** Prompt token ids (the tokenizer is applied by the caller for text prompts). */
   ids: number[];
+  /** Core iterations per token (the maximum with adaptive exit; the verifier's with speculation). */
   steps: number;
   maxTokens: number;
   sampling?: Partial<SamplingOptions>;
@@ -17,6 +32,12 @@ export interface GenerateRequest {
   stop?: string[];
   stateInit?: StateInit;
   useCache?: boolean;
+  exit?: AdaptiveExit;
+  /** KV-cache sharing across iterations (see KvStrategy). */
+  kvStrategy?: string;
+  /** Start each token's recurrence from the previous token's final state. */
+  warmStart?: boolean;
+  speculative?: SpeculativeOptions;
 }
 
 export type FinishReason = 'eos' | 'length' | 'stop-sequence' | 'context';
@@ -25,11 +46,14 @@ export interface GenerateResult {
   ids: number[];
   text: string;
   finishReason: FinishReason;
-  /** Core iterations each generated token used. */
+  /** Core iterations of the forward that produced each generated token. */
   iterations: number[];
   promptTokens: number;
   prefillMs: number;
   decodeMs: number;
+  /** KV-cache bytes per cached token at the end. */
+  kvBytesPerToken: number;
+  speculative?: { rounds: number; drafted: number; accepted: number };
 }
 
 export interface TokenEvent {
@@ -39,77 +63,191 @@ export interface TokenEvent {
   iterations: number;
 }
 
+/** Collects generated tokens: stop tokens, stop sequences, the token limit and streamed text. */
+class TokenSink {
+  readonly ids: number[] = [];
+  readonly iterations: number[] = [];
+  text = '';
+  finishReason: FinishReason | undefined;
+  private emitted = 0;
+
+  constructor(
+    private readonly model: HuginnModel,
+    private readonly stopIds: Set<number>,
+    private readonly stops: string[],
+    private readonly maxTokens: number,
+    private readonly onToken: (e: TokenEvent) => void,
+  ) {}
+
+  get done(): boolean {
+    return this.finishReason !== undefined;
+  }
+
+  /** Adds a token; returns false once generation must end. */
+  push(token: number, iterations: number): boolean {
+    if (this.done) return false;
+    if (this.stopIds.has(token)) {
+      this.finishReason = 'eos';
+      return false;
+    }
+    this.ids.push(token);
+    this.iterations.push(iterations);
+    this.text = this.model.tokenizer.decode(this.ids);
+    const stopAt = firstStop(this.text, this.stops);
+    if (stopAt >= 0) {
+      this.text = this.text.slice(0, stopAt);
+      this.finishReason = 'stop-sequence';
+    }
+    const safe = this.finishReason ? this.text.length : this.text.length - heldBack(this.text, this.stops);
+    this.onToken({ id: token, delta: this.text.slice(this.emitted, Math.max(this.emitted, safe)), iterations });
+    this.emitted = Math.max(this.emitted, safe);
+    if (!this.finishReason && this.ids.length >= this.maxTokens) this.finishReason = 'length';
+    return !this.done;
+  }
+}
+
+function validate(model: HuginnModel, req: GenerateRequest): void {
+  if (req.ids.length === 0) throw new RangeError('generate needs at least one prompt token');
+  const vocab = model.cfg.vocabSize;
+  for (const id of req.ids) {
+    if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`token id ${id} is outside the vocabulary [0, ${vocab})`);
+  }
+  if (!Number.isInteger(req.steps) || req.steps < 1) throw new RangeError(`steps must be a positive integer, got ${req.steps}`);
+  if (!Number.isInteger(req.maxTokens) || req.maxTokens < 1) throw new RangeError(`maxTokens must be a positive integer, got ${req.maxTokens}`);
+  if (req.ids.length >= model.cfg.blockSize) throw new RangeError(`prompt of ${req.ids.length} tokens does not fit the context of ${model.cfg.blockSize}`);
+  if (req.exit) validateExit(req.exit);
+  const sp = req.speculative;
+  if (sp) {
+    if (!Number.isInteger(sp.draftSteps) || sp.draftSteps < 1) throw new RangeError(`draftSteps must be a positive integer, got ${sp.draftSteps}`);
+    if (!Number.isInteger(sp.lookahead) || sp.lookahead < 1 || sp.lookahead > 64) throw new RangeError(`lookahead must be an integer in [1, 64], got ${sp.lookahead}`);
+    if (req.warmStart || req.exit) throw new RangeError('speculative decoding cannot be combined with warm start or adaptive exit');
+  }
+  if (req.useCache === false && (req.exit || req.warmStart || sp || req.kvStrategy)) {
+    throw new RangeError('useCache: false is the plain reference path; it takes no exit, warm start, speculation or KV strategy');
+  }
+}
+
 export async function generate(
   model: HuginnModel,
   req: GenerateRequest,
   onToken: (e: TokenEvent) => void = () => {},
   cancel: CancelSignal = NEVER_CANCELLED,
 ): Promise<GenerateResult> {
-  if (req.ids.length === 0) throw new RangeError('generate needs at least one prompt token');
-  const vocab = model.cfg.vocabSize;
-  for (const id of req.ids) {
-    if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`token id ${id} is outside the vocabulary [0, ${vocab})`);
-  }
+  validate(model, req);
   const sampling: SamplingOptions = { temperature: 0, topK: 0, topP: 1, ...req.sampling };
   const seed = req.seed ?? 0;
   const rng = new Rng(seed, 0x5a3b1e);
-  const stateInit = req.stateInit ?? 'random';
-  const stopIds = new Set(model.manifest.specialTokens.stop);
-  const stops = (req.stop ?? []).filter((s) => s.length > 0);
-  const useCache = req.useCache ?? true;
-  const forwardOpts = { steps: req.steps, stateInit, seed, numLogits: 1, cancel };
-
-  const generated: number[] = [];
-  const iterations: number[] = [];
-  let emitted = 0;
-  let text = '';
-  let finishReason: FinishReason = 'length';
+  const sink = new TokenSink(model, new Set(model.manifest.specialTokens.stop), (req.stop ?? []).filter((s) => s.length > 0), req.maxTokens, onToken);
+  const base: ForwardOptions = { steps: req.steps, stateInit: req.stateInit ?? 'random', seed, numLogits: 1, cancel };
+  const contextLeft = () => model.cfg.blockSize - req.ids.length - sink.ids.length;
 
   const t0 = performance.now();
-  let cache = model.newCache();
-  let { logits } = await forwardChunk(model, cache, req.ids, forwardOpts);
+  let cache = model.newCache(parseKvStrategy(req.kvStrategy ?? 'full'));
+  const prefill = await forwardChunk(model, cache, req.ids, { ...base, exit: req.exit?.exitInPrefill ? req.exit : undefined });
   const prefillMs = performance.now() - t0;
   const t1 = performance.now();
+  let speculative: GenerateResult['speculative'];
 
-  while (generated.length < req.maxTokens) {
-    const token = sampleToken(logits, sampling, rng);
-    if (stopIds.has(token)) {
-      finishReason = 'eos';
-      break;
-    }
-    generated.push(token);
-    iterations.push(req.steps);
-    text = model.tokenizer.decode(generated);
-    const stopAt = firstStop(text, stops);
-    if (stopAt >= 0) {
-      text = text.slice(0, stopAt);
-      finishReason = 'stop-sequence';
-    }
-    const safe = finishReason === 'stop-sequence' ? text.length : text.length - heldBack(text, stops);
-    onToken({ id: token, delta: text.slice(emitted, Math.max(emitted, safe)), iterations: req.steps });
-    emitted = Math.max(emitted, safe);
-    if (finishReason === 'stop-sequence') break;
-    if (generated.length >= req.maxTokens) break;
-    if (req.ids.length + generated.length >= model.cfg.blockSize) {
-      finishReason = 'context';
-      break;
-    }
-    if (useCache) {
-      ({ logits } = await forwardChunk(model, cache, [token], forwardOpts));
-    } else {
-      cache = model.newCache();
-      ({ logits } = await forwardChunk(model, cache, [...req.ids, ...generated], forwardOpts));
+  if (req.speculative) {
+    speculative = await speculate(model, cache, prefill.logits, prefill.iterations, req.speculative, base, sink, sampling, rng, contextLeft, req.maxTokens);
+  } else {
+    let { logits, iterations } = prefill;
+    const h = model.cfg.nEmbd;
+    let lastState: Float32Array = prefill.state.slice(prefill.state.length - h);
+    while (sink.push(sampleToken(logits, sampling, rng), iterations)) {
+      if (contextLeft() <= 0) {
+        sink.finishReason = 'context';
+        break;
+      }
+      const token = sink.ids[sink.ids.length - 1];
+      if (req.useCache === false) {
+        cache = model.newCache();
+        ({ logits, iterations } = await forwardChunk(model, cache, [...req.ids, ...sink.ids], base));
+      } else {
+        const r = await forwardChunk(model, cache, [token], { ...base, exit: req.exit, initialState: req.warmStart ? lastState : undefined });
+        ({ logits, iterations } = r);
+        lastState = r.state;
+      }
     }
   }
   return {
-    ids: generated,
-    text,
-    finishReason,
-    iterations,
+    ids: sink.ids,
+    text: sink.text,
+    finishReason: sink.finishReason ?? 'length',
+    iterations: sink.iterations,
     promptTokens: req.ids.length,
     prefillMs,
     decodeMs: performance.now() - t1,
+    kvBytesPerToken: cache.length ? cache.usedBytes / cache.length : 0,
+    speculative,
   };
+}
+
+/**
+ * Self-speculative decoding (the official generate_speculative): draft `lookahead` tokens with
+ * `draftSteps` iterations each, drop the drafts from the cache, verify them all in one forward at
+ * the full budget, keep the agreeing prefix and take the verifier's token at the first mismatch.
+ * The cache then holds only verified entries, so greedy output equals plain decoding.
+ */
+async function speculate(
+  model: HuginnModel,
+  cache: KvCache,
+  firstLogits: Float32Array,
+  firstIterations: number,
+  sp: SpeculativeOptions,
+  base: ForwardOptions,
+  sink: TokenSink,
+  sampling: SamplingOptions,
+  rng: Rng,
+  contextLeft: () => number,
+  maxTokens: number,
+): Promise<{ rounds: number; drafted: number; accepted: number }> {
+  const V = model.cfg.vocabSize;
+  const threshold = sp.threshold ?? 1;
+  const stats = { rounds: 0, drafted: 0, accepted: 0 };
+  let pending = sampleToken(firstLogits, sampling, rng); // sampled but not yet in the cache
+  if (!sink.push(pending, firstIterations)) return stats;
+  while (!sink.done) {
+    // Draft no further than the context and the token budget allow.
+    const lookahead = Math.min(sp.lookahead, contextLeft(), maxTokens - sink.ids.length);
+    if (contextLeft() <= 0) {
+      sink.finishReason = 'context';
+      break;
+    }
+    const start = cache.length;
+    const drafts: number[] = [];
+    let x = pending;
+    for (let i = 0; i < lookahead; i++) {
+      const r = await forwardChunk(model, cache, [x], { ...base, steps: sp.draftSteps });
+      x = sampleToken(r.logits, sampling, rng);
+      drafts.push(x);
+    }
+    cache.truncate(start);
+    const verify = await forwardChunk(model, cache, [pending, ...drafts.slice(0, -1)], { ...base, numLogits: lookahead });
+    let accepted = 0;
+    while (accepted < lookahead && keeps(verify.logits.subarray(accepted * V, (accepted + 1) * V), drafts[accepted], threshold)) accepted++;
+    stats.rounds++;
+    stats.drafted += lookahead;
+    stats.accepted += accepted;
+    for (let i = 0; i < accepted; i++) if (!sink.push(drafts[i], base.steps)) return stats;
+    if (accepted < lookahead) {
+      // The verifier's own token at the first mismatch; its predecessor is the last verified entry.
+      cache.truncate(start + accepted + 1);
+      pending = sampleToken(verify.logits.slice(accepted * V, (accepted + 1) * V), sampling, rng);
+      if (!sink.push(pending, base.steps)) return stats;
+    } else {
+      pending = drafts[lookahead - 1];
+    }
+  }
+  return stats;
+}
+
+function keeps(row: Float32Array, draft: number, threshold: number): boolean {
+  if (threshold >= 1) return argmax(row) === draft;
+  let max = -Infinity;
+  for (const v of row) if (v > max) max = v;
+  // p(draft) >= threshold * p(max)  <=>  logit(draft) - max >= log(threshold)
+  return row[draft] - max >= Math.log(threshold);
 }
 
 function firstStop(text: string, stops: string[]): number {

@@ -4,7 +4,7 @@
 import * as ort from 'onnxruntime-node';
 import { HuginnConfig, embedScale, initStd } from '../model/config';
 import { LoadedManifest, readManifest } from '../model/manifest';
-import { CacheShape, KvCache, LayerKv } from './kvCache';
+import { CacheShape, KvCache, KvStrategy, LayerKv } from './kvCache';
 import { Rng } from './random';
 import { createSessions, ModelSessions, SessionOptions } from './sessions';
 import { TextTokenizer } from './tokenizer';
@@ -40,8 +40,8 @@ export class HuginnModel {
     return this.sessions.provider;
   }
 
-  newCache(): KvCache {
-    return new KvCache(this.cacheShape);
+  newCache(strategy: KvStrategy = 'full'): KvCache {
+    return new KvCache(this.cacheShape, strategy);
   }
 
   async release(): Promise<void> {
@@ -84,7 +84,7 @@ export class HuginnModel {
     const feeds: Record<string, ort.Tensor> = {
       state: new ort.Tensor('float32', state, [count, h]),
       injection: new ort.Tensor('float32', injection, [count, h]),
-      ...this.positionFeeds(start, count),
+      ...this.positionFeeds(start, count, cache.skipMask(k, start)),
       ...this.pastFeeds(layers, start),
     };
     const out = await this.sessions.core.run(feeds);
@@ -92,9 +92,10 @@ export class HuginnModel {
     return out.state_out.data as Float32Array;
   }
 
-  /** Decodes the state into logits for the last `numLogits` positions. The coda KV is written
-   *  only when `commit` is set (a token's final decode), not for intermediate exit checks. */
-  async coda(state: Float32Array, start: number, count: number, numLogits: number, cache: KvCache, commit: boolean): Promise<Float32Array> {
+  /** Decodes the state into logits [numLogits, V] for the last `numLogits` positions. The coda's
+   *  KV rows are written only by `commit()`: an exit check decodes intermediate states, and only
+   *  the state a token ends with belongs in the cache. */
+  async coda(state: Float32Array, start: number, count: number, numLogits: number, cache: KvCache): Promise<{ logits: Float32Array; commit: () => void }> {
     const feeds: Record<string, ort.Tensor> = {
       state: new ort.Tensor('float32', state, [count, this.cfg.nEmbd]),
       num_logits: new ort.Tensor('int64', BigInt64Array.from([BigInt(numLogits)]), [1]),
@@ -102,13 +103,12 @@ export class HuginnModel {
       ...this.pastFeeds(cache.coda, start),
     };
     const out = await this.sessions.coda.run(feeds);
-    if (commit) this.writeNew(cache.coda, out, start, count);
-    return out.logits.data as Float32Array;
+    return { logits: out.logits.data as Float32Array, commit: () => this.writeNew(cache.coda, out, start, count) };
   }
 
   // --- feeds ----------------------------------------------------------------------------------
 
-  private positionFeeds(start: number, count: number): Record<string, ort.Tensor> {
+  private positionFeeds(start: number, count: number, masked?: boolean[]): Record<string, ort.Tensor> {
     if (start + count > this.cfg.blockSize) {
       throw new RangeError(`context of ${start + count} tokens exceeds the model's block_size ${this.cfg.blockSize}`);
     }
@@ -116,7 +116,7 @@ export class HuginnModel {
     for (let i = 0; i < count; i++) positions[i] = BigInt(start + i);
     return {
       position_ids: new ort.Tensor('int64', positions, [count]),
-      attn_bias: new ort.Tensor('float32', causalBias(start, count), [count, start + count]),
+      attn_bias: new ort.Tensor('float32', causalBias(start, count, masked), [count, start + count]),
     };
   }
 
@@ -138,10 +138,14 @@ export class HuginnModel {
   }
 }
 
-/** Additive mask [S, P+S]: token P+j sees keys 0..P+j (causal, aligned bottom right). */
-export function causalBias(past: number, count: number): Float32Array {
+/** Additive mask [S, P+S]: token P+j sees keys 0..P+j (causal, aligned bottom right), except
+ *  cached positions listed in `masked`. */
+export function causalBias(past: number, count: number, masked?: boolean[]): Float32Array {
   const total = past + count;
   const bias = new Float32Array(count * total);
-  for (let j = 0; j < count; j++) bias.fill(-Infinity, j * total + past + j + 1, (j + 1) * total);
+  for (let j = 0; j < count; j++) {
+    bias.fill(-Infinity, j * total + past + j + 1, (j + 1) * total);
+    if (masked) for (let p = 0; p < past; p++) if (masked[p]) bias[j * total + p] = -Infinity;
+  }
   return bias;
 }

@@ -74,20 +74,47 @@ export interface CacheShape {
   rowSize: number;
 }
 
+/**
+ * How core iterations share cache storage (the official "lookup strategies"):
+ * - `full`: one entry per iteration and layer; a token that exited before the iteration now
+ *   running is read from its latest iteration at the same layer (`latest-m4`/`available-m4`).
+ * - `skip`: the same storage, but such tokens are left out of attention at that depth.
+ * - `compress-s{n}`: n slots reused cyclically over (iteration, layer) steps: memory per token is
+ *   fixed whatever the iteration count.
+ * - `compress-r{n}`: one slot per n consecutive (iteration, layer) steps.
+ */
+export type KvStrategy = 'full' | 'latest' | 'skip' | `compress-s${number}` | `compress-r${number}`;
+
+export function parseKvStrategy(s: string): KvStrategy {
+  if (s === 'full' || s === 'latest' || s === 'skip') return s;
+  if (s === 'latest-m4' || s === 'available-m4') return 'latest';
+  const m = /^compress-([sr])(\d+)$/.exec(s);
+  if (m && Number(m[2]) >= 1 && Number(m[2]) <= 4096) return s as KvStrategy;
+  throw new RangeError(`unknown KV cache strategy "${s}" (full, latest, skip, compress-s<n>, compress-r<n>)`);
+}
+
 export class KvCache {
   readonly prelude: LayerKv[];
   readonly coda: LayerKv[];
-  private readonly core: LayerKv[][] = [];
+  /** Core storage by slot id (see slotOf). */
+  private readonly slots = new Map<number, LayerKv>();
   /** Core iterations that each cached token ran. */
   private readonly iterations: number[] = [];
+  private readonly slotOf: (k: number, j: number) => number;
 
   constructor(
     readonly shape: CacheShape,
+    readonly strategy: KvStrategy = 'full',
     private readonly initialCapacity = 64,
   ) {
     const make = (n: number) => Array.from({ length: n }, () => new LayerKv(shape.rowSize, initialCapacity));
     this.prelude = make(shape.preludeLayers);
     this.coda = make(shape.codaLayers);
+    const L = shape.coreLayers;
+    const m = /^compress-([sr])(\d+)$/.exec(strategy);
+    if (m && m[1] === 's') this.slotOf = (k, j) => (k * L + j) % Number(m[2]);
+    else if (m) this.slotOf = (k, j) => Math.floor((k * L + j) / Number(m[2]));
+    else this.slotOf = (k, j) => k * L + j;
   }
 
   /** Tokens whose processing is complete (prelude, core and coda all cached). */
@@ -100,21 +127,40 @@ export class KvCache {
     return this.iterations;
   }
 
-  /** The layers of core iteration k, with rows for every position below `len` present. */
+  private slot(id: number): LayerKv {
+    let layer = this.slots.get(id);
+    if (!layer) this.slots.set(id, (layer = new LayerKv(this.shape.rowSize, this.initialCapacity)));
+    return layer;
+  }
+
+  /**
+   * The layers of core iteration k, with a row for every position below `len`. A token that never
+   * wrote the slot (it exited earlier) gets its entry from its last iteration at the same layer.
+   */
   coreLayers(k: number, len: number): LayerKv[] {
-    while (this.core.length <= k) {
-      this.core.push(Array.from({ length: this.shape.coreLayers }, () => new LayerKv(this.shape.rowSize, this.initialCapacity)));
-    }
-    const layers = this.core[k];
-    for (let j = 0; j < layers.length; j++) {
-      const layer = layers[j];
+    const layers: LayerKv[] = [];
+    for (let j = 0; j < this.shape.coreLayers; j++) {
+      const layer = this.slot(this.slotOf(k, j));
       for (let pos = layer.rows; pos < len; pos++) {
         const ran = this.iterations[pos];
         if (ran === undefined) throw new Error(`KV cache has no token at position ${pos}`);
-        layer.copyRowFrom(this.core[Math.min(k, ran - 1)][j], pos);
+        layer.copyRowFrom(this.slot(this.slotOf(Math.min(k, ran - 1), j)), pos);
       }
+      layers.push(layer);
     }
     return layers;
+  }
+
+  /** For `skip`: the positions below `len` that did not run iteration k are masked out. */
+  skipMask(k: number, len: number): boolean[] | undefined {
+    if (this.strategy !== 'skip') return undefined;
+    let any = false;
+    const masked = Array.from({ length: len }, (_, pos) => {
+      const m = this.iterations[pos] <= k;
+      any ||= m;
+      return m;
+    });
+    return any ? masked : undefined;
   }
 
   /** Marks `count` tokens as complete, each having run `iterations` core iterations. */
@@ -126,15 +172,20 @@ export class KvCache {
    *  written for tokens that were never committed (a cancelled or failed step). */
   truncate(len: number): void {
     this.iterations.length = Math.min(len, this.iterations.length);
-    for (const layer of [...this.prelude, ...this.coda, ...this.core.flat()]) layer.truncate(len);
+    for (const layer of this.allLayers()) layer.truncate(len);
   }
 
+  private allLayers(): LayerKv[] {
+    return [...this.prelude, ...this.coda, ...this.slots.values()];
+  }
+
+  /** Reserved bytes. */
   get bytes(): number {
-    return [...this.prelude, ...this.coda, ...this.core.flat()].reduce((a, l) => a + l.bytes, 0);
+    return this.allLayers().reduce((a, l) => a + l.bytes, 0);
   }
 
-  /** Bytes actually holding cached rows (not reserved capacity). */
+  /** Bytes holding cached rows (keys and values, float32). */
   get usedBytes(): number {
-    return [...this.prelude, ...this.coda, ...this.core.flat()].reduce((a, l) => a + l.rows * l.rowSize * 8, 0);
+    return this.allLayers().reduce((a, l) => a + l.rows * l.rowSize * 8, 0);
   }
 }

@@ -1,0 +1,131 @@
+// Recurrent inference features on a real (random-weight) model through the real engine:
+// adaptive exit, KV-cache sharing, warm start and self-speculative decoding. Exact where the
+// feature must be exact; bounds where it is approximate.
+import * as assert from 'assert';
+import * as path from 'path';
+import { buildModel } from '../../native/builder/build';
+import { generate, GenerateRequest } from '../../server/engine/generate';
+import { HuginnModel } from '../../server/engine/huginnModel';
+import { forwardChunk } from '../../server/engine/recurrence';
+import { argmax } from '../../server/engine/sampling';
+import { makeCheckpoint, tmpDir } from '../helpers/reference';
+
+describe('recurrent inference features', function () {
+  let model: HuginnModel;
+  const prompt = [5, 17, 200, 3, 99, 42, 7];
+  const plain = (over: Partial<GenerateRequest> = {}) => generate(model, { ids: prompt, steps: 8, maxTokens: 16, stateInit: 'zero', ...over });
+
+  before(async function () {
+    const checkpoint = makeCheckpoint({ nEmbd: 96, nHeads: 6, prelude: 2, core: 4, coda: 2, intermediate: 256, vocab: 1024, seed: 21 });
+    const dir = path.join(tmpDir('features'), 'model');
+    await buildModel({ checkpointDir: checkpoint, outDir: dir, dtype: 'fp32' });
+    model = await HuginnModel.load(dir, { device: 'cpu', threads: 1 });
+  });
+  after(() => model?.release());
+
+  describe('adaptive exit', function () {
+    it('a threshold that never passes gives fixed-r decoding', async function () {
+      const fixed = await plain();
+      for (const criterion of ['kl', 'minp-kl', 'entropy-diff', 'latent-diff'] as const) {
+        const r = await plain({ exit: { criterion, threshold: 0 } });
+        assert.deepStrictEqual(r.ids, fixed.ids, criterion);
+        assert.ok(r.iterations.every((n) => n === 8));
+      }
+    });
+
+    it('a rule that always passes runs minSteps + 1 iterations, like fixed r = minSteps + 1', async function () {
+      const r = await plain({ exit: { criterion: 'kl', threshold: 1e9, minSteps: 2, exitInPrefill: true } });
+      assert.ok(r.iterations.every((n) => n === 3), `${r.iterations}`);
+      assert.deepStrictEqual(r.ids, (await plain({ steps: 3 })).ids);
+    });
+
+    it('reports per-token iterations within [minSteps + 1, steps], reproducibly', async function () {
+      const req = { steps: 32, exit: { criterion: 'latent-diff' as const, threshold: 0.05, minSteps: 1 } };
+      const a = await plain(req);
+      const b = await plain(req);
+      assert.deepStrictEqual(a.iterations, b.iterations);
+      assert.deepStrictEqual(a.ids, b.ids);
+      assert.strictEqual(a.iterations.length, a.ids.length);
+      assert.ok(a.iterations.every((n) => n >= 2 && n <= 32));
+      assert.ok(a.iterations.slice(1).some((n) => n < 32), `no token exited early: ${a.iterations}`);
+    });
+
+    it('cancellation mid-token leaves the cache as it was', async function () {
+      const cache = model.newCache();
+      await forwardChunk(model, cache, prompt, { steps: 4, stateInit: 'zero', seed: 0, numLogits: 1 });
+      let runs = 0;
+      const cancel = { get cancelled() { return ++runs > 3; } };
+      await assert.rejects(forwardChunk(model, cache, [1], { steps: 8, stateInit: 'zero', seed: 0, numLogits: 1, cancel }), /cancelled/);
+      assert.strictEqual(cache.length, prompt.length);
+      const after = await forwardChunk(model, cache, [1], { steps: 4, stateInit: 'zero', seed: 0, numLogits: 1 });
+      const fresh = model.newCache();
+      await forwardChunk(model, fresh, prompt, { steps: 4, stateInit: 'zero', seed: 0, numLogits: 1 });
+      const expected = await forwardChunk(model, fresh, [1], { steps: 4, stateInit: 'zero', seed: 0, numLogits: 1 });
+      assert.deepStrictEqual(Array.from(after.logits), Array.from(expected.logits));
+    });
+  });
+
+  describe('KV-cache sharing', function () {
+    it('compress-s keeps KV memory per token independent of r', async function () {
+      const at = async (steps: number, kvStrategy: string) => (await plain({ steps, kvStrategy, maxTokens: 6 })).kvBytesPerToken;
+      assert.strictEqual(await at(8, 'compress-s8'), await at(32, 'compress-s8'));
+      assert.ok((await at(32, 'full')) > 3 * (await at(8, 'full')));
+    });
+
+    it('is exact when no slot is reused, and when every token ran every iteration', async function () {
+      const full = await plain();
+      assert.deepStrictEqual((await plain({ kvStrategy: 'compress-s32' })).ids, full.ids); // 8 x 4 layers fit
+      assert.deepStrictEqual((await plain({ kvStrategy: 'skip' })).ids, full.ids);
+      assert.deepStrictEqual((await plain({ kvStrategy: 'latest-m4' })).ids, full.ids);
+    });
+
+    it('works with adaptive exit under every strategy', async function () {
+      for (const kvStrategy of ['full', 'skip', 'compress-s8', 'compress-r4']) {
+        const r = await plain({ steps: 16, kvStrategy, exit: { criterion: 'latent-diff', threshold: 0.05 } });
+        assert.ok(r.ids.length > 0 && r.iterations.every((n) => n >= 1 && n <= 16), kvStrategy);
+      }
+    });
+  });
+
+  describe('warm start', function () {
+    it("starts each token's recurrence from the previous token's final state", async function () {
+      const r = await plain({ warmStart: true, maxTokens: 4 });
+      // The same by hand.
+      const cache = model.newCache();
+      const base = { steps: 8, stateInit: 'zero' as const, seed: 0, numLogits: 1 };
+      let step = await forwardChunk(model, cache, prompt, base);
+      const ids: number[] = [];
+      let last: Float32Array = step.state.slice(step.state.length - model.cfg.nEmbd);
+      for (let i = 0; i < 4; i++) {
+        ids.push(argmax(step.logits));
+        if (i === 3) break;
+        step = await forwardChunk(model, cache, [ids[i]], { ...base, initialState: last });
+        last = step.state;
+      }
+      assert.deepStrictEqual(r.ids, ids);
+    });
+  });
+
+  describe('self-speculative decoding', function () {
+    for (const [draftSteps, lookahead] of [[2, 4], [4, 3], [1, 6]]) {
+      it(`greedy output equals plain decoding (draft ${draftSteps} steps, lookahead ${lookahead})`, async function () {
+        const full = await plain({ steps: 16, maxTokens: 20 });
+        const spec = await plain({ steps: 16, maxTokens: 20, speculative: { draftSteps, lookahead } });
+        assert.deepStrictEqual(spec.ids, full.ids);
+        assert.ok(spec.speculative!.accepted <= spec.speculative!.drafted);
+      });
+    }
+
+    it('drafts at the full budget are all accepted', async function () {
+      const spec = await plain({ steps: 6, maxTokens: 13, speculative: { draftSteps: 6, lookahead: 4 } });
+      assert.strictEqual(spec.speculative!.accepted, spec.speculative!.drafted);
+      assert.strictEqual(spec.ids.length, 13);
+      assert.deepStrictEqual(spec.ids, (await plain({ steps: 6, maxTokens: 13 })).ids);
+    });
+
+    it('rejects combinations it does not support', async function () {
+      await assert.rejects(plain({ speculative: { draftSteps: 2, lookahead: 4 }, warmStart: true }), /cannot be combined/);
+      await assert.rejects(plain({ speculative: { draftSteps: 0, lookahead: 4 } }), /draftSteps/);
+    });
+  });
+});

@@ -1,0 +1,65 @@
+import * as assert from 'assert';
+import { KvCache, parseKvStrategy } from '../../server/engine/kvCache';
+
+const shape = { preludeLayers: 1, coreLayers: 2, codaLayers: 1, rowSize: 2 };
+
+/** Writes token `pos` at iterations 0..ran-1 with values that encode (pos, k, j). */
+function runToken(cache: KvCache, pos: number, ran: number): void {
+  for (let k = 0; k < ran; k++) {
+    cache.coreLayers(k, pos).forEach((layer, j) => {
+      const v = Float32Array.from([pos * 100 + k * 10 + j, -1]);
+      layer.write(pos, 1, v, v);
+    });
+  }
+  cache.commit(1, ran);
+}
+
+describe('KV cache', function () {
+  it('reads a token that exited early from its last iteration at the same layer (latest)', function () {
+    const cache = new KvCache(shape, 'full');
+    runToken(cache, 0, 4);
+    runToken(cache, 1, 2); // exited after 2 iterations
+    runToken(cache, 2, 3);
+    const layers = cache.coreLayers(3, 3); // iteration 3 needs rows for positions 0..2
+    assert.deepStrictEqual(Array.from(layers[0].past(3).key.filter((_, i) => i % 2 === 0)), [30, 110, 220]);
+    assert.deepStrictEqual(Array.from(layers[1].past(3).key.filter((_, i) => i % 2 === 0)), [31, 111, 221]);
+    assert.deepStrictEqual(cache.iterationsPerToken, [4, 2, 3]);
+  });
+
+  it('skip masks the tokens that did not reach an iteration', function () {
+    const cache = new KvCache(shape, 'skip');
+    runToken(cache, 0, 4);
+    runToken(cache, 1, 2);
+    assert.strictEqual(cache.skipMask(1, 2), undefined);
+    assert.deepStrictEqual(cache.skipMask(2, 2), [false, true]);
+  });
+
+  it('compress-s keeps a fixed number of slots: memory per token does not grow with iterations', function () {
+    const perToken = (steps: number, strategy: string) => {
+      const cache = new KvCache(shape, parseKvStrategy(strategy));
+      for (let t = 0; t < 5; t++) runToken(cache, t, steps);
+      return cache.usedBytes / cache.length;
+    };
+    assert.strictEqual(perToken(8, 'compress-s4'), perToken(32, 'compress-s4'));
+    assert.ok(perToken(32, 'full') > 3 * perToken(8, 'full'));
+    // Slot (k * L + j) mod n: with n = 4 and 2 layers, iterations k and k + 2 share storage.
+    const cache = new KvCache(shape, 'compress-s4');
+    runToken(cache, 0, 3);
+    assert.strictEqual(cache.coreLayers(0, 1)[1].past(1).key[0], 21); // iteration 2 overwrote iteration 0
+  });
+
+  it('truncate forgets tokens and uncommitted rows', function () {
+    const cache = new KvCache(shape, 'full');
+    runToken(cache, 0, 2);
+    runToken(cache, 1, 2);
+    cache.coreLayers(0, 2)[0].write(2, 1, Float32Array.from([9, 9]), Float32Array.from([9, 9])); // in flight
+    cache.truncate(1);
+    assert.strictEqual(cache.length, 1);
+    assert.strictEqual(cache.coreLayers(0, 1)[0].rows, 1);
+  });
+
+  it('rejects unknown strategies', function () {
+    assert.throws(() => parseKvStrategy('compress-x3'), /unknown KV cache strategy/);
+    assert.strictEqual(parseKvStrategy('latest-m4'), 'latest');
+  });
+});
