@@ -2,6 +2,8 @@
 //   build    --checkpoint DIR --out DIR [--dtype fp32|fp16|int4]
 //   generate --model DIR (--prompt TEXT | --ids 1,2,3) [--steps N] [--max-tokens N] [--temperature T]
 //            [--top-p P] [--top-k K] [--seed S] [--stop STR]... [--state-init random|zero] [--no-cache] [--json]
+//            [--exit CRITERION [--exit-threshold X] [--min-steps N] [--exit-in-prefill]] [--kv-strategy S]
+//            [--warm-start] [--draft-steps N --lookahead N]
 //   score    --model DIR --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]
 // Bad arguments or files: one line on stderr and a non-zero exit.
 import { parseArgs } from 'util';
@@ -9,6 +11,8 @@ import { buildModel } from '../native/builder/build';
 import { WeightDtype } from '../native/builder/huginnGraphs';
 import { EngineClient } from './engine/engineClient';
 import { DevicePreference } from './engine/sessions';
+import { EXIT_CRITERIA, ExitCriterion } from './engine/exitRules';
+import { parseKvStrategy } from './engine/kvCache';
 
 class UsageError extends Error {}
 
@@ -17,6 +21,9 @@ const USAGE = `usage:
   recurrent-copilot generate --model DIR (--prompt TEXT | --ids 1,2,3) [--steps N] [--max-tokens N]
       [--temperature T] [--top-p P] [--top-k K] [--seed S] [--stop STR] [--state-init random|zero]
       [--no-cache] [--device auto|cpu|cuda] [--threads N] [--json]
+      [--exit kl|minp-kl|entropy-diff|latent-diff|cosine|argmax-stability [--exit-threshold X]
+       [--min-steps N] [--exit-in-prefill]] [--kv-strategy full|latest|skip|compress-sN|compress-rN]
+      [--warm-start] [--draft-steps N --lookahead N]
   recurrent-copilot score --model DIR --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]`;
 
 const common = {
@@ -91,8 +98,24 @@ async function cmdGenerate(argv: string[]): Promise<void> {
       stop: { type: 'string', multiple: true },
       'no-cache': { type: 'boolean' },
       json: { type: 'boolean' },
+      exit: { type: 'string' },
+      'exit-threshold': { type: 'string' },
+      'min-steps': { type: 'string' },
+      'exit-in-prefill': { type: 'boolean' },
+      'kv-strategy': { type: 'string' },
+      'warm-start': { type: 'boolean' },
+      'draft-steps': { type: 'string' },
+      lookahead: { type: 'string' },
     },
   });
+  if (values['kv-strategy'] !== undefined) {
+    try {
+      parseKvStrategy(values['kv-strategy']);
+    } catch (e) {
+      throw new UsageError(`--kv-strategy: ${(e as Error).message}`);
+    }
+  }
+  if ((values['draft-steps'] === undefined) !== (values.lookahead === undefined)) throw new UsageError('--draft-steps and --lookahead go together');
   if ((values.prompt === undefined) === (values.ids === undefined)) throw new UsageError('give exactly one of --prompt TEXT or --ids 1,2,3');
   const ids = values.ids !== undefined ? idsArg(values.ids) : undefined;
   const request = {
@@ -109,6 +132,21 @@ async function cmdGenerate(argv: string[]): Promise<void> {
     stop: values.stop ?? [],
     stateInit: oneOf(values['state-init'], 'state-init', ['random', 'zero'] as const, 'random'),
     useCache: !values['no-cache'],
+    exit:
+      values.exit === undefined
+        ? undefined
+        : {
+            criterion: oneOf(values.exit, 'exit', EXIT_CRITERIA, 'none') as ExitCriterion,
+            threshold: values['exit-threshold'] === undefined ? undefined : floatArg(values['exit-threshold'], 'exit-threshold', 0, 1e9, 0),
+            minSteps: intArg(values['min-steps'], 'min-steps', 0, 0),
+            exitInPrefill: values['exit-in-prefill'] ?? false,
+          },
+    kvStrategy: values['kv-strategy'],
+    warmStart: values['warm-start'] ?? false,
+    speculative:
+      values['draft-steps'] === undefined
+        ? undefined
+        : { draftSteps: intArg(values['draft-steps'], 'draft-steps', 1), lookahead: intArg(values.lookahead, 'lookahead', 1) },
   };
   const engine = await openEngine(values);
   try {
@@ -122,7 +160,8 @@ async function cmdGenerate(argv: string[]): Promise<void> {
     } else {
       process.stdout.write('\n');
       const tps = result.ids.length / Math.max(result.decodeMs / 1000, 1e-9);
-      process.stderr.write(`[${result.ids.length} tokens, ${result.finishReason}, ${engine.info.provider}, ${tps.toFixed(1)} tok/s]\n`);
+      const iters = result.iterations.reduce((a, b) => a + b, 0) / Math.max(1, result.iterations.length);
+      process.stderr.write(`[${result.ids.length} tokens, ${result.finishReason}, ${engine.info.provider}, ${tps.toFixed(1)} tok/s, ${iters.toFixed(1)} iterations/token]\n`);
     }
   } finally {
     await engine.close();

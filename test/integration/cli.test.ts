@@ -60,6 +60,22 @@ describe('recurrent-copilot CLI', function () {
     assert.deepStrictEqual(again.ids, out.ids);
   });
 
+  it('exposes adaptive exit, KV sharing, warm start and speculative decoding', function () {
+    const run = (...extra: string[]) => {
+      const r = cli(['generate', '--model', built, '--ids', '1,2,3', '--steps', '12', '--max-tokens', '8', '--state-init', 'zero', '--json', ...extra]);
+      assert.strictEqual(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    const fixed = run();
+    const exit = run('--exit', 'latent-diff', '--exit-threshold', '0.05', '--min-steps', '2', '--kv-strategy', 'compress-s8');
+    assert.ok(exit.iterations.every((n: number) => n >= 3 && n <= 12));
+    assert.ok(exit.kvBytesPerToken < fixed.kvBytesPerToken);
+    const spec = run('--draft-steps', '2', '--lookahead', '4');
+    assert.deepStrictEqual(spec.ids, fixed.ids);
+    assert.ok(spec.speculative.drafted >= spec.speculative.accepted);
+    assert.ok(run('--warm-start').ids.length > 0);
+  });
+
   it('--model accepts a checkpoint folder: built once into the cache, reused while unchanged', function () {
     const env = { RECURRENT_COPILOT_CACHE: cache };
     const args = ['generate', '--model', checkpoint, '--ids', '1,2', '--steps', '2', '--max-tokens', '3', '--json'];
@@ -83,6 +99,9 @@ describe('recurrent-copilot CLI', function () {
     ['both prompt and ids', ['generate', '--model', '.', '--ids', '1', '--prompt', 'x'], 2, /exactly one of/],
     ['an unknown option', ['generate', '--modle', 'x'], 2, /Unknown option/],
     ['a bad dtype', ['build', '--checkpoint', '.', '--out', '/tmp/x', '--dtype', 'int3'], 2, /--dtype must be one of/],
+    ['an unknown exit criterion', ['generate', '--model', '.', '--ids', '1', '--exit', 'vibes'], 2, /--exit must be one of/],
+    ['a bad KV strategy', ['generate', '--model', '.', '--ids', '1', '--kv-strategy', 'compress-q2'], 2, /unknown KV cache strategy/],
+    ['a lookahead without draft steps', ['generate', '--model', '.', '--ids', '1', '--lookahead', '2'], 2, /go together/],
     ['a missing model folder', ['generate', '--model', '/nonexistent/model', '--ids', '1'], 1, /model folder not found/],
     ['a folder that is not a model', ['generate', '--model', '/tmp', '--ids', '1'], 1, /neither a built model/],
   ];
