@@ -29,6 +29,8 @@ export interface EngineInfo {
 export interface TextGenerateRequest extends Omit<GenerateRequest, 'ids'> {
   prompt?: string;
   ids?: number[];
+  /** Fill-in-the-middle: the text before and after the cursor (untrusted document text). */
+  fim?: { prefix: string; suffix: string };
 }
 
 export interface ScoreRequest {
@@ -66,13 +68,32 @@ export class Engine {
 
   async generate(req: TextGenerateRequest, onToken?: (e: TokenEvent) => void, cancel: CancelSignal = NEVER_CANCELLED): Promise<GenerateResult> {
     let ids = req.ids;
+    if (!ids && req.fim) ids = this.fimPrompt(req.fim.prefix, req.fim.suffix, req.maxTokens);
     if (!ids) {
-      if (typeof req.prompt !== 'string') throw new RangeError('generate needs a prompt or ids');
+      if (typeof req.prompt !== 'string') throw new RangeError('generate needs a prompt, fim or ids');
       ids = this.encode(req.prompt);
-      const bos = this.model.manifest.specialTokens.bos;
-      if (ids.length === 0 && bos !== null) ids = [bos];
     }
+    const bos = this.model.manifest.specialTokens.bos;
+    if (ids.length === 0 && bos !== null) ids = [bos];
     return generate(this.model, { ...req, ids }, onToken, cancel);
+  }
+
+  /**
+   * Prefix-suffix-middle prompt as the model was trained (<|fim_prefix|> prefix <|fim_suffix|>
+   * suffix <|fim_middle|>), trimmed to leave room for `maxTokens` in the context: the prefix loses
+   * its start, the suffix its end. A model without FIM tokens gets the prefix alone.
+   */
+  fimPrompt(prefix: string, suffix: string, maxTokens: number): number[] {
+    const st = this.model.manifest.specialTokens;
+    const tok = this.model.tokenizer;
+    const room = Math.max(8, this.model.cfg.blockSize - Math.min(maxTokens, this.model.cfg.blockSize / 2) - 3);
+    let pre = tok.encodeUntrusted(prefix);
+    if (st.fimPrefix === null || st.fimSuffix === null || st.fimMiddle === null) return pre.slice(-room);
+    let suf = tok.encodeUntrusted(suffix);
+    // Keep most of the room for the prefix: it matters more for what comes next.
+    suf = suf.slice(0, Math.min(suf.length, Math.floor(room / 4)));
+    pre = pre.slice(-(room - suf.length));
+    return [st.fimPrefix, ...pre, st.fimSuffix, ...suf, st.fimMiddle];
   }
 
   /** Raw float32 logits of every input position, from one full forward. */

@@ -68,6 +68,16 @@ export class EngineClient {
     return this.info_!;
   }
 
+  /** False once the worker has exited (crashed or closed): open a new client then. */
+  get alive(): boolean {
+    return this.exited === undefined;
+  }
+
+  /** Kills the worker at once (a stuck or crashed engine); pending requests fail. */
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
+  }
+
   private post(msg: ToWorker): void {
     this.worker.postMessage(msg);
   }

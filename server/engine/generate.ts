@@ -3,11 +3,11 @@
 // drafts a few tokens with few iterations and verifies them in one pass at the full budget. With
 // useCache off, every token recomputes the whole sequence: the reference path that cached decoding
 // must agree with.
-import { CancelSignal, NEVER_CANCELLED } from './cancel';
+import { CancelledError, CancelSignal, NEVER_CANCELLED } from './cancel';
 import { AdaptiveExit, validateExit } from './exitRules';
 import { HuginnModel, StateInit } from './huginnModel';
 import { KvCache, parseKvStrategy } from './kvCache';
-import { forwardChunk, ForwardOptions } from './recurrence';
+import { forwardChunk, ForwardOptions, ForwardResult } from './recurrence';
 import { Rng } from './random';
 import { argmax, SamplingOptions, sampleToken } from './sampling';
 
@@ -38,9 +38,11 @@ export interface GenerateRequest {
   /** Start each token's recurrence from the previous token's final state. */
   warmStart?: boolean;
   speculative?: SpeculativeOptions;
+  /** Wall-clock deadline (Date.now() milliseconds): past it, generation returns what it has. */
+  deadline?: number;
 }
 
-export type FinishReason = 'eos' | 'length' | 'stop-sequence' | 'context';
+export type FinishReason = 'eos' | 'length' | 'stop-sequence' | 'context' | 'time';
 
 export interface GenerateResult {
   ids: number[];
@@ -127,6 +129,18 @@ function validate(model: HuginnModel, req: GenerateRequest): void {
   }
 }
 
+/** What the decoding loops share for one request. */
+interface Decoding {
+  model: HuginnModel;
+  req: GenerateRequest;
+  base: ForwardOptions;
+  sink: TokenSink;
+  sampling: SamplingOptions;
+  rng: Rng;
+  cache: KvCache;
+  contextLeft(): number;
+}
+
 export async function generate(
   model: HuginnModel,
   req: GenerateRequest,
@@ -134,41 +148,39 @@ export async function generate(
   cancel: CancelSignal = NEVER_CANCELLED,
 ): Promise<GenerateResult> {
   validate(model, req);
-  const sampling: SamplingOptions = { temperature: 0, topK: 0, topP: 1, ...req.sampling };
+  // The deadline acts like a cancellation inside the forward (which rolls back the unfinished
+  // token), but ends the generation with the tokens it already has.
+  const deadline = req.deadline ?? Infinity;
+  const pastDeadline = () => Date.now() > deadline;
+  const stopSignal: CancelSignal = {
+    get cancelled() {
+      return cancel.cancelled || pastDeadline();
+    },
+  };
   const seed = req.seed ?? 0;
-  const rng = new Rng(seed, 0x5a3b1e);
   const sink = new TokenSink(model, new Set(model.manifest.specialTokens.stop), (req.stop ?? []).filter((s) => s.length > 0), req.maxTokens, onToken);
-  const base: ForwardOptions = { steps: req.steps, stateInit: req.stateInit ?? 'random', seed, numLogits: 1, cancel };
-  const contextLeft = () => model.cfg.blockSize - req.ids.length - sink.ids.length;
+  const d: Decoding = {
+    model,
+    req,
+    base: { steps: req.steps, stateInit: req.stateInit ?? 'random', seed, numLogits: 1, cancel: stopSignal },
+    sink,
+    sampling: { temperature: 0, topK: 0, topP: 1, ...req.sampling },
+    rng: new Rng(seed, 0x5a3b1e),
+    cache: model.newCache(parseKvStrategy(req.kvStrategy ?? 'full')),
+    contextLeft: () => model.cfg.blockSize - req.ids.length - sink.ids.length,
+  };
 
   const t0 = performance.now();
-  let cache = model.newCache(parseKvStrategy(req.kvStrategy ?? 'full'));
-  const prefill = await forwardChunk(model, cache, req.ids, { ...base, exit: req.exit?.exitInPrefill ? req.exit : undefined });
-  const prefillMs = performance.now() - t0;
-  const t1 = performance.now();
+  let prefillMs = 0;
   let speculative: GenerateResult['speculative'];
-
-  if (req.speculative) {
-    speculative = await speculate(model, cache, prefill.logits, prefill.iterations, req.speculative, base, sink, sampling, rng, contextLeft, req.maxTokens);
-  } else {
-    let { logits, iterations } = prefill;
-    const h = model.cfg.nEmbd;
-    let lastState: Float32Array = prefill.state.slice(prefill.state.length - h);
-    while (sink.push(sampleToken(logits, sampling, rng), iterations)) {
-      if (contextLeft() <= 0) {
-        sink.finishReason = 'context';
-        break;
-      }
-      const token = sink.ids[sink.ids.length - 1];
-      if (req.useCache === false) {
-        cache = model.newCache();
-        ({ logits, iterations } = await forwardChunk(model, cache, [...req.ids, ...sink.ids], base));
-      } else {
-        const r = await forwardChunk(model, cache, [token], { ...base, exit: req.exit, initialState: req.warmStart ? lastState : undefined });
-        ({ logits, iterations } = r);
-        lastState = r.state;
-      }
-    }
+  try {
+    const prefill = await forwardChunk(model, d.cache, req.ids, { ...d.base, exit: req.exit?.exitInPrefill ? req.exit : undefined });
+    prefillMs = performance.now() - t0;
+    if (req.speculative) speculative = await speculate(d, prefill, req.speculative);
+    else await decodePlain(d, prefill);
+  } catch (e) {
+    if (!(e instanceof CancelledError) || cancel.cancelled || !pastDeadline()) throw e;
+    sink.finishReason = 'time';
   }
   return {
     ids: sink.ids,
@@ -177,10 +189,33 @@ export async function generate(
     iterations: sink.iterations,
     promptTokens: req.ids.length,
     prefillMs,
-    decodeMs: performance.now() - t1,
-    kvBytesPerToken: cache.length ? cache.usedBytes / cache.length : 0,
+    decodeMs: performance.now() - t0 - prefillMs,
+    kvBytesPerToken: d.cache.length ? d.cache.usedBytes / d.cache.length : 0,
     speculative,
   };
+}
+
+/** One token at a time through the cache (with adaptive exit and warm start when asked), or,
+ *  with useCache off, a full recomputation per token. */
+async function decodePlain(d: Decoding, prefill: ForwardResult): Promise<void> {
+  const { model, req, base, sink } = d;
+  let { logits, iterations } = prefill;
+  let lastState: Float32Array = prefill.state.slice(prefill.state.length - model.cfg.nEmbd);
+  while (sink.push(sampleToken(logits, d.sampling, d.rng), iterations)) {
+    if (d.contextLeft() <= 0) {
+      sink.finishReason = 'context';
+      return;
+    }
+    const token = sink.ids[sink.ids.length - 1];
+    if (req.useCache === false) {
+      d.cache = model.newCache();
+      ({ logits, iterations } = await forwardChunk(model, d.cache, [...req.ids, ...sink.ids], base));
+    } else {
+      const r = await forwardChunk(model, d.cache, [token], { ...base, exit: req.exit, initialState: req.warmStart ? lastState : undefined });
+      ({ logits, iterations } = r);
+      lastState = r.state;
+    }
+  }
 }
 
 /**
@@ -189,37 +224,26 @@ export async function generate(
  * the full budget, keep the agreeing prefix and take the verifier's token at the first mismatch.
  * The cache then holds only verified entries, so greedy output equals plain decoding.
  */
-async function speculate(
-  model: HuginnModel,
-  cache: KvCache,
-  firstLogits: Float32Array,
-  firstIterations: number,
-  sp: SpeculativeOptions,
-  base: ForwardOptions,
-  sink: TokenSink,
-  sampling: SamplingOptions,
-  rng: Rng,
-  contextLeft: () => number,
-  maxTokens: number,
-): Promise<{ rounds: number; drafted: number; accepted: number }> {
+async function speculate(d: Decoding, prefill: ForwardResult, sp: SpeculativeOptions): Promise<{ rounds: number; drafted: number; accepted: number }> {
+  const { model, cache, base, sink } = d;
   const V = model.cfg.vocabSize;
   const threshold = sp.threshold ?? 1;
   const stats = { rounds: 0, drafted: 0, accepted: 0 };
-  let pending = sampleToken(firstLogits, sampling, rng); // sampled but not yet in the cache
-  if (!sink.push(pending, firstIterations)) return stats;
+  let pending = sampleToken(prefill.logits, d.sampling, d.rng); // sampled but not yet in the cache
+  if (!sink.push(pending, prefill.iterations)) return stats;
   while (!sink.done) {
-    // Draft no further than the context and the token budget allow.
-    const lookahead = Math.min(sp.lookahead, contextLeft(), maxTokens - sink.ids.length);
-    if (contextLeft() <= 0) {
+    if (d.contextLeft() <= 0) {
       sink.finishReason = 'context';
       break;
     }
+    // Draft no further than the context and the token budget allow.
+    const lookahead = Math.min(sp.lookahead, d.contextLeft(), d.req.maxTokens - sink.ids.length);
     const start = cache.length;
     const drafts: number[] = [];
     let x = pending;
     for (let i = 0; i < lookahead; i++) {
       const r = await forwardChunk(model, cache, [x], { ...base, steps: sp.draftSteps });
-      x = sampleToken(r.logits, sampling, rng);
+      x = sampleToken(r.logits, d.sampling, d.rng);
       drafts.push(x);
     }
     cache.truncate(start);
@@ -233,7 +257,7 @@ async function speculate(
     if (accepted < lookahead) {
       // The verifier's own token at the first mismatch; its predecessor is the last verified entry.
       cache.truncate(start + accepted + 1);
-      pending = sampleToken(verify.logits.slice(accepted * V, (accepted + 1) * V), sampling, rng);
+      pending = sampleToken(verify.logits.slice(accepted * V, (accepted + 1) * V), d.sampling, d.rng);
       if (!sink.push(pending, base.steps)) return stats;
     } else {
       pending = drafts[lookahead - 1];

@@ -1,12 +1,18 @@
 // The model's tokenizer, loaded from its Hugging Face tokenizer.json with @huggingface/tokenizers.
 import * as fs from 'fs';
 import * as path from 'path';
-import { Tokenizer } from '@huggingface/tokenizers';
+// The package's type declarations are ESM-only while its runtime also ships CommonJS: take the
+// types in import mode and the class through require.
+import type { Tokenizer as TokenizerClass } from '@huggingface/tokenizers' with { 'resolution-mode': 'import' };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Tokenizer } = require('@huggingface/tokenizers') as { Tokenizer: typeof TokenizerClass };
 
 export class TokenizerError extends Error {}
 
 export class TextTokenizer {
-  private readonly tok: Tokenizer;
+  private readonly tok: TokenizerClass;
+  /** Strings of the special tokens: user text must never smuggle one in. */
+  private readonly specials: string[];
 
   constructor(file: string) {
     let json: unknown;
@@ -24,6 +30,8 @@ export class TextTokenizer {
         throw new TokenizerError(`tokenizer_config.json: cannot read (${(e as Error).message})`);
       }
     }
+    const added = (json as { added_tokens?: { content: string; special?: boolean }[] }).added_tokens ?? [];
+    this.specials = added.filter((t) => t.special && t.content.length > 0).map((t) => t.content);
     try {
       this.tok = new Tokenizer(json as object, config);
       this.tok.encode('probe');
@@ -35,6 +43,14 @@ export class TextTokenizer {
   /** Token ids of `text`, without added begin/end tokens (prompts are assembled by the caller). */
   encode(text: string): number[] {
     return this.tok.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /** Token ids of untrusted text (a document): special-token strings in it are dropped, so a file
+   *  that contains "<|fim_middle|>" cannot restructure the prompt. */
+  encodeUntrusted(text: string): number[] {
+    let clean = text;
+    for (const s of this.specials) if (clean.includes(s)) clean = clean.split(s).join('');
+    return this.encode(clean);
   }
 
   decode(ids: number[]): string {

@@ -1,0 +1,83 @@
+// What a user expects of ghost text, applied to the model's raw continuation:
+// single line unless multi-line is allowed, stop at a blank line or where indentation drops
+// below the cursor's line, never repeat what already follows the cursor, keep brackets balanced.
+
+export interface CursorContext {
+  /** Text of the cursor's line before the cursor. */
+  linePrefix: string;
+  /** Text of the cursor's line after the cursor. */
+  lineSuffix: string;
+  /** Whether a multi-line completion may be shown (the cursor ends its line and the budget allows it). */
+  multiline: boolean;
+}
+
+const OPEN = '([{';
+const CLOSE = ')]}';
+
+function indentOf(line: string): number {
+  let n = 0;
+  for (const ch of line) {
+    if (ch === ' ') n++;
+    else if (ch === '\t') n += 4;
+    else break;
+  }
+  return n;
+}
+
+/** Brackets opened in `text` and not closed, innermost last. Strings are not parsed: good enough
+ *  for trimming, and never worse than showing the raw model output. */
+function openBrackets(text: string): string[] {
+  const stack: string[] = [];
+  for (const ch of text) {
+    const o = OPEN.indexOf(ch);
+    if (o >= 0) stack.push(CLOSE[o]);
+    else if (CLOSE.includes(ch) && stack[stack.length - 1] === ch) stack.pop();
+  }
+  return stack;
+}
+
+/** Cuts the completion at the first closer that matches no opener (in the completion or before
+ *  the cursor on its line). */
+function cutUnbalanced(completion: string, linePrefix: string): string {
+  const stack = openBrackets(linePrefix);
+  for (let i = 0; i < completion.length; i++) {
+    const ch = completion[i];
+    const o = OPEN.indexOf(ch);
+    if (o >= 0) stack.push(CLOSE[o]);
+    else if (CLOSE.includes(ch)) {
+      if (stack[stack.length - 1] !== ch) return completion.slice(0, i);
+      stack.pop();
+    }
+  }
+  return completion;
+}
+
+/** Drops the end of the completion that repeats the start of the text after the cursor. */
+function dropOverlap(completion: string, lineSuffix: string): string {
+  const suffix = lineSuffix.trimEnd();
+  for (let n = Math.min(completion.length, suffix.length); n > 0; n--) {
+    if (completion.endsWith(suffix.slice(0, n))) return completion.slice(0, completion.length - n);
+  }
+  return completion;
+}
+
+export function postprocess(raw: string, ctx: CursorContext): string {
+  let text = raw.replace(/\r\n/g, '\n');
+  const lines = text.split('\n');
+  if (!ctx.multiline || ctx.lineSuffix.trim().length > 0) {
+    text = lines[0];
+  } else {
+    // The first line continues the cursor's line; later lines end at a blank line or when they
+    // dedent below the line the cursor is on (the block is over).
+    const base = indentOf(ctx.linePrefix);
+    const kept = [lines[0]];
+    for (const line of lines.slice(1)) {
+      if (line.trim() === '' || indentOf(line) < base) break;
+      kept.push(line);
+    }
+    text = kept.join('\n');
+  }
+  text = cutUnbalanced(text, ctx.linePrefix);
+  text = dropOverlap(text, ctx.lineSuffix);
+  return text.replace(/[ \t]+$/gm, '').replace(/\n+$/, '');
+}

@@ -1,0 +1,30 @@
+// Server settings from the client (initializationOptions and recurrent/configure), validated.
+import * as path from 'path';
+import { ServerSettings } from '../protocol';
+
+export const DEFAULT_SETTINGS: ServerSettings = { modelPath: null, device: 'auto', prefixChars: 2000, suffixChars: 500 };
+
+export function parseSettings(raw: unknown): ServerSettings {
+  if (raw === undefined || raw === null) return DEFAULT_SETTINGS;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error('settings must be an object');
+  const r = raw as Record<string, unknown>;
+  const out: ServerSettings = { ...DEFAULT_SETTINGS };
+  if (r.modelPath !== undefined && r.modelPath !== null && r.modelPath !== '') {
+    // A model path must be an absolute folder path; it is only ever read.
+    if (typeof r.modelPath !== 'string' || !path.isAbsolute(r.modelPath) || r.modelPath.includes('\0')) {
+      throw new Error(`modelPath must be an absolute folder path, got ${JSON.stringify(r.modelPath)}`);
+    }
+    out.modelPath = path.normalize(r.modelPath);
+  }
+  if (r.device !== undefined) {
+    if (r.device !== 'auto' && r.device !== 'cpu' && r.device !== 'cuda') throw new Error(`device must be auto, cpu or cuda, got ${JSON.stringify(r.device)}`);
+    out.device = r.device;
+  }
+  for (const key of ['prefixChars', 'suffixChars'] as const) {
+    const v = r[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 100_000) throw new Error(`${key} must be an integer in [0, 100000], got ${JSON.stringify(v)}`);
+    out[key] = v;
+  }
+  return out;
+}

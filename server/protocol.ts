@@ -1,0 +1,86 @@
+// The wire protocol between the extension (src/) and the language server (server/lsp/), beyond
+// standard LSP. Types and method names only: both sides import this file and nothing else of the
+// other side (the client never loads the engine; the server never loads `vscode`).
+
+/** How hard the model may think for one completion. Sent with every inline-completion request. */
+export interface DepthBudget {
+  /** Depth level the policy chose (0 = lightest); shown to the user. */
+  level: number;
+  /** Maximum core iterations per generated token. */
+  steps: number;
+  /** Adaptive exit: a token stops iterating once the KL divergence between successive
+   *  iterations' next-token distributions falls below this; null runs every token for `steps`. */
+  exitThreshold: number | null;
+  /** Maximum generated tokens. */
+  maxTokens: number;
+  /** Wall-clock cap: past it the server returns what it has. */
+  timeCapMs: number;
+  /** Whether the completion may span several lines (only when the cursor ends its line). */
+  multiline: boolean;
+}
+
+/** Extra field of textDocument/inlineCompletion params. */
+export interface BudgetedInlineCompletionParams {
+  budget?: DepthBudget;
+}
+
+/** Extra field on each returned inline completion item. */
+export interface CompletionInfo {
+  requestId: number;
+  /** The generated tokens' text and the core iterations each one used (the compute map). */
+  tokens: { text: string; iterations: number }[];
+  latencyMs: number;
+  cached: boolean;
+  budget: DepthBudget;
+}
+
+export interface ServerSettings {
+  /** A built model or a huginn checkpoint folder; null uses the shipped default model. */
+  modelPath: string | null;
+  device: 'auto' | 'cpu' | 'cuda';
+  /** Characters of context before and after the cursor sent to the model. */
+  prefixChars: number;
+  suffixChars: number;
+}
+
+export type ServerState = 'loading' | 'ready' | 'error';
+
+export interface RecentCompletion {
+  at: number;
+  latencyMs: number;
+  tokens: number;
+  meanIterations: number;
+  level: number;
+}
+
+export interface ServerStatus {
+  state: ServerState;
+  /** One clear message for errors and fallbacks (e.g. "model X is invalid: ...; using the default model"). */
+  message?: string;
+  device?: string;
+  model?: string;
+  dtype?: string;
+  lastLatencyMs?: number;
+  tokensPerSecond?: number;
+  meanIterations?: number;
+  recent: RecentCompletion[];
+}
+
+export interface ProgressParams {
+  requestId: number;
+  uri: string;
+  tokens: number;
+  elapsedMs: number;
+  meanIterations: number;
+}
+
+export const Methods = {
+  /** client -> server request: current ServerStatus. */
+  getStatus: 'recurrent/getStatus',
+  /** client -> server notification: ServerSettings changed. */
+  configure: 'recurrent/configure',
+  /** server -> client notification: ServerStatus changed. */
+  status: 'recurrent/status',
+  /** server -> client notification: a slow completion is still running (ProgressParams). */
+  progress: 'recurrent/progress',
+} as const;
