@@ -210,12 +210,12 @@ export type MathPlace = 'inside' | 'nearby';
 export function markdownMath(textBefore: string): MathPlace | undefined {
   const display = (textBefore.match(/(?<!\\)\$\$/g) ?? []).length;
   if (display % 2 === 1) return 'inside';
-  if (lastIndex(textBefore, '\\[') > lastIndex(textBefore, '\\]')) return 'inside';
+  if (textBefore.lastIndexOf('\\[') > textBefore.lastIndexOf('\\]')) return 'inside';
   const lines = textBefore.split('\n');
   const line = lines[lines.length - 1];
   const inline = (line.replace(/\$\$/g, '').match(/(?<!\\)\$/g) ?? []).length;
   if (inline % 2 === 1) return 'inside';
-  if (lastIndex(line, '\\(') > lastIndex(line, '\\)')) return 'inside';
+  if (line.lastIndexOf('\\(') > line.lastIndexOf('\\)')) return 'inside';
   // The paragraph: lines back to the last blank one (at most 10).
   const paragraph: string[] = [];
   for (let k = lines.length - 1; k >= 0 && paragraph.length < 10; k--) {
@@ -223,8 +223,4 @@ export function markdownMath(textBefore: string): MathPlace | undefined {
     paragraph.push(lines[k]);
   }
   return /\$[^$\s][^$]*\$|\\\(|\\\[/.test(paragraph.join('\n')) ? 'nearby' : undefined;
-}
-
-function lastIndex(text: string, token: string): number {
-  return text.lastIndexOf(token);
 }

@@ -1,0 +1,30 @@
+import * as assert from 'assert';
+import { DEFAULT_BUDGET, parseBudget } from '../../server/lsp/budget';
+import { parseSettings } from '../../server/lsp/settings';
+
+describe('request budget and server settings', function () {
+  it('defaults a missing budget and fills missing fields', function () {
+    assert.deepStrictEqual(parseBudget(undefined), DEFAULT_BUDGET);
+    assert.deepStrictEqual(parseBudget({ steps: 16 }), { ...DEFAULT_BUDGET, steps: 16 });
+    assert.strictEqual(parseBudget({ exitThreshold: null }).exitThreshold, null);
+  });
+
+  it('rejects wrong types and out-of-range values, naming the field', function () {
+    assert.throws(() => parseBudget('deep'), /budget must be an object/);
+    assert.throws(() => parseBudget({ steps: 0 }), /budget\.steps/);
+    assert.throws(() => parseBudget({ steps: 1.5 }), /budget\.steps/);
+    assert.throws(() => parseBudget({ maxTokens: 1e9 }), /budget\.maxTokens/);
+    assert.throws(() => parseBudget({ timeCapMs: -1 }), /budget\.timeCapMs/);
+    assert.throws(() => parseBudget({ exitThreshold: 'auto' }), /budget\.exitThreshold/);
+    assert.throws(() => parseBudget({ multiline: 'yes' }), /budget\.multiline/);
+  });
+
+  it('validates settings that take paths', function () {
+    assert.strictEqual(parseSettings({ modelPath: '' }).modelPath, null);
+    assert.strictEqual(parseSettings({ modelPath: '/models/a/../b' }).modelPath, '/models/b');
+    assert.throws(() => parseSettings({ modelPath: 'relative/dir' }), /absolute folder path/);
+    assert.throws(() => parseSettings({ modelPath: '/a\0b' }), /absolute folder path/);
+    assert.throws(() => parseSettings({ device: 'tpu' }), /device/);
+    assert.throws(() => parseSettings({ prefixChars: -5 }), /prefixChars/);
+  });
+});

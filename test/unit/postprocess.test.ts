@@ -1,0 +1,36 @@
+import * as assert from 'assert';
+import { postprocess } from '../../server/lsp/postprocess';
+
+const at = (linePrefix: string, lineSuffix = '', multiline = true) => ({ linePrefix, lineSuffix, multiline });
+
+describe('completion post-processing', function () {
+  it('keeps one line when multi-line is not allowed or text follows the cursor', function () {
+    assert.strictEqual(postprocess('a + b\n    c', at('x = ', '', false)), 'a + b');
+    assert.strictEqual(postprocess('a\nb', at('f(', ')')), 'a');
+  });
+
+  it('stops at a blank line', function () {
+    assert.strictEqual(postprocess('(a, b):\n    return a\n\ndef g():', at('def f')), '(a, b):\n    return a');
+  });
+
+  it('stops when indentation drops below the cursor line', function () {
+    const raw = 'total += x\n    print(total)\nreturn total\n';
+    assert.strictEqual(postprocess(raw, at('    ')), 'total += x\n    print(total)');
+  });
+
+  it('does not repeat the text after the cursor', function () {
+    assert.strictEqual(postprocess('a, b)', at('f(', ')')), 'a, b');
+    assert.strictEqual(postprocess('x]', at('v[', ']  ')), 'x');
+  });
+
+  it('cuts at a closing bracket that closes nothing', function () {
+    assert.strictEqual(postprocess('a + b) * 2', at('y = ')), 'a + b');
+    assert.strictEqual(postprocess('1, 2) + g(3)', at('f(')), '1, 2) + g(3)');
+    assert.strictEqual(postprocess('x]', at('f(')), 'x');
+  });
+
+  it('trims trailing whitespace and returns empty for nothing useful', function () {
+    assert.strictEqual(postprocess('return 1   \n\n', at('    ')), 'return 1');
+    assert.strictEqual(postprocess('\nfoo', at('x = 1', '', false)), '');
+  });
+});
