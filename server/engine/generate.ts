@@ -40,9 +40,11 @@ export interface GenerateRequest {
   speculative?: SpeculativeOptions;
   /** Wall-clock deadline (Date.now() milliseconds): past it, generation returns what it has. */
   deadline?: number;
+  /** KV-cache memory ceiling in bytes: generation ends (finish reason 'memory') before passing it. */
+  maxKvBytes?: number;
 }
 
-export type FinishReason = 'eos' | 'length' | 'stop-sequence' | 'context' | 'time';
+export type FinishReason = 'eos' | 'length' | 'stop-sequence' | 'context' | 'time' | 'memory';
 
 export interface GenerateResult {
   ids: number[];
@@ -139,6 +141,8 @@ interface Decoding {
   rng: Rng;
   cache: KvCache;
   contextLeft(): number;
+  /** Whether the cache has reached the request's memory ceiling. */
+  memoryFull(): boolean;
 }
 
 export async function generate(
@@ -168,6 +172,7 @@ export async function generate(
     rng: new Rng(seed, 0x5a3b1e),
     cache: model.newCache(parseKvStrategy(req.kvStrategy ?? 'full')),
     contextLeft: () => model.cfg.blockSize - req.ids.length - sink.ids.length,
+    memoryFull: () => d.cache.bytes >= (req.maxKvBytes ?? Infinity),
   };
 
   const t0 = performance.now();
@@ -206,6 +211,10 @@ async function decodePlain(d: Decoding, prefill: ForwardResult): Promise<void> {
       sink.finishReason = 'context';
       return;
     }
+    if (d.memoryFull()) {
+      sink.finishReason = 'memory';
+      return;
+    }
     const token = sink.ids[sink.ids.length - 1];
     if (req.useCache === false) {
       d.cache = model.newCache();
@@ -234,6 +243,10 @@ async function speculate(d: Decoding, prefill: ForwardResult, sp: SpeculativeOpt
   while (!sink.done) {
     if (d.contextLeft() <= 0) {
       sink.finishReason = 'context';
+      break;
+    }
+    if (d.memoryFull()) {
+      sink.finishReason = 'memory';
       break;
     }
     // Draft no further than the context and the token budget allow.

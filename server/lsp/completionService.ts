@@ -4,7 +4,7 @@
 import { CancellationToken } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { CancelledError } from '../engine/cancel';
-import { RequestHandle } from '../engine/engineClient';
+import { EngineError, RequestHandle } from '../engine/engineClient';
 import { GenerateResult } from '../engine/generate';
 import { CompletionInfo, DepthBudget, ProgressParams, ServerSettings } from '../protocol';
 import { CompletionCache } from './completionCache';
@@ -21,6 +21,8 @@ export interface CompletionItemOut {
 export class PositionError extends Error {}
 
 const PROGRESS_EVERY_MS = 250;
+/** The KV cache of one completion never grows past this. */
+const KV_CEILING_BYTES = 1 << 30;
 
 export class CompletionService {
   private readonly cache = new CompletionCache<CompletionInfo>();
@@ -90,6 +92,7 @@ export class CompletionService {
         exit: budget.exitThreshold !== null && budget.exitThreshold > 0 ? { criterion: 'kl', threshold: budget.exitThreshold } : undefined,
         stop: multiline ? ['\n\n'] : ['\n'],
         deadline: started + budget.timeCapMs,
+        maxKvBytes: KV_CEILING_BYTES,
       },
       (e) => {
         tokens.push({ text: e.delta, iterations: e.iterations });
@@ -107,6 +110,9 @@ export class CompletionService {
       result = await handle.result;
     } catch (e) {
       if (e instanceof CancelledError) return [];
+      // A crashed engine worker fails its pending requests: answer nothing (the editor shows no
+      // ghost text) and let the host start a new worker for the next request.
+      if (e instanceof EngineError && e.kind === 'internal' && !engine.alive) return [];
       throw e;
     } finally {
       onCancel.dispose();

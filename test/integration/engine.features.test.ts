@@ -87,6 +87,21 @@ describe('recurrent inference features', function () {
     });
   });
 
+  describe('resource limits', function () {
+    it('stops before the KV cache passes its memory ceiling', async function () {
+      const free = await plain({ maxTokens: 30 });
+      const capped = await plain({ maxTokens: 30, maxKvBytes: 1 });
+      assert.strictEqual(capped.finishReason, 'memory');
+      assert.ok(capped.ids.length >= 1 && capped.ids.length < free.ids.length);
+      assert.deepStrictEqual(capped.ids, free.ids.slice(0, capped.ids.length));
+    });
+
+    it('returns the tokens it has at the deadline', async function () {
+      const r = await plain({ steps: 200, maxTokens: 10000, deadline: Date.now() + 200 });
+      assert.strictEqual(r.finishReason, 'time');
+    });
+  });
+
   describe('warm start', function () {
     it("starts each token's recurrence from the previous token's final state", async function () {
       const r = await plain({ warmStart: true, maxTokens: 4 });
