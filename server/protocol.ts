@@ -64,6 +64,8 @@ export interface ServerStatus {
   tokensPerSecond?: number;
   meanIterations?: number;
   recent: RecentCompletion[];
+  /** Totals since the server started. */
+  counters?: { requests: number; cacheHits: number; computed: number; cancelled: number; errors: number };
 }
 
 export interface ProgressParams {

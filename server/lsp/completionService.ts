@@ -49,6 +49,7 @@ export class CompletionService {
   async complete(doc: TextDocument, position: { line: number; character: number }, budget: DepthBudget, token: CancellationToken): Promise<CompletionItemOut[]> {
     const requestId = this.nextId++;
     const started = Date.now();
+    this.stats.counters.requests++;
     const text = doc.getText();
     if (position.line < 0 || position.line >= doc.lineCount) throw new PositionError(`line ${position.line} is outside the document (${doc.lineCount} lines)`);
     const lineStart = doc.offsetAt({ line: position.line, character: 0 });
@@ -72,6 +73,7 @@ export class CompletionService {
 
     const hit = this.cache.get(prefix, suffix, budgetKey);
     if (hit) {
+      this.stats.counters.cacheHits++;
       const insertText = postprocess(hit.text, { linePrefix, lineSuffix, multiline });
       if (!insertText) return [];
       return [{ insertText, range, recurrent: { ...hit.entry.info, requestId, cached: true, latencyMs: Date.now() - started } }];
@@ -84,6 +86,7 @@ export class CompletionService {
 
     const tokens: { text: string; iterations: number }[] = [];
     let lastProgress = started;
+    let computed = false;
     const handle = engine.generate(
       {
         fim: { prefix, suffix },
@@ -95,6 +98,8 @@ export class CompletionService {
         maxKvBytes: KV_CEILING_BYTES,
       },
       (e) => {
+        if (!computed) this.stats.counters.computed++;
+        computed = true;
         tokens.push({ text: e.delta, iterations: e.iterations });
         const now = Date.now();
         if (now - lastProgress >= PROGRESS_EVERY_MS) {
@@ -109,7 +114,11 @@ export class CompletionService {
     try {
       result = await handle.result;
     } catch (e) {
-      if (e instanceof CancelledError) return [];
+      if (e instanceof CancelledError) {
+        this.stats.counters.cancelled++;
+        return [];
+      }
+      this.stats.counters.errors++;
       // A crashed engine worker fails its pending requests: answer nothing (the editor shows no
       // ghost text) and let the host start a new worker for the next request.
       if (e instanceof EngineError && e.kind === 'internal' && !engine.alive) return [];

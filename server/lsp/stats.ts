@@ -3,6 +3,7 @@ import { RecentCompletion } from '../protocol';
 
 export class CompletionStats {
   private readonly recent: RecentCompletion[] = [];
+  readonly counters = { requests: 0, cacheHits: 0, computed: 0, cancelled: 0, errors: 0 };
   private decodeTokens = 0;
   private decodeMs = 0;
 
@@ -23,6 +24,7 @@ export class CompletionStats {
       meanIterations: last?.meanIterations,
       tokensPerSecond: this.decodeMs > 0 ? (this.decodeTokens * 1000) / this.decodeMs : undefined,
       recent: [...this.recent],
+      counters: { ...this.counters },
     };
   }
 }
