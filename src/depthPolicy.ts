@@ -11,6 +11,8 @@ export const MAX_LEVEL = 4;
 export const DEFAULT_STEPS_PER_LEVEL: readonly number[] = [2, 4, 8, 16, 32];
 /** An explicit request (the user asked and is waiting) may generate this many times more tokens. */
 export const INVOKE_TOKEN_FACTOR = 2;
+/** The most tokens one request may ask for (the server rejects budgets above it). */
+export const MAX_REQUEST_TOKENS = 512;
 
 export type TriggerKind = 'automatic' | 'invoke';
 
@@ -92,6 +94,7 @@ const signed = (n: number): string => (n > 0 ? `+${n}` : `${n}`);
 export function decideBudget(ctx: PolicyContext, settings: PolicySettings): BudgetDecision {
   const reasons: string[] = [];
   let level: number;
+  let mathLanguage = false;
 
   const override = settings.languageLevels[ctx.languageId];
   if (override !== undefined) {
@@ -103,6 +106,7 @@ export function decideBudget(ctx: PolicyContext, settings: PolicySettings): Budg
     reasons.push(`base level ${level}`);
     const kind = languageKind(ctx);
     if (kind?.kind === 'math') {
+      mathLanguage = true;
       level += 1;
       reasons.push(`math-heavy language (${kind.what}): +1`);
     } else if (kind?.kind === 'prose') {
@@ -113,7 +117,7 @@ export function decideBudget(ctx: PolicyContext, settings: PolicySettings): Budg
 
   // Content signals do not stack with a math-heavy language: one +1 for "this is math".
   const math = mathContent(ctx);
-  if (math && !reasons.some((r) => r.startsWith('math-heavy'))) {
+  if (math && !mathLanguage) {
     level += 1;
     reasons.push(`${math}: +1`);
   }
@@ -131,7 +135,7 @@ export function decideBudget(ctx: PolicyContext, settings: PolicySettings): Budg
   }
 
   const invoked = ctx.triggerKind === 'invoke';
-  const maxTokens = invoked ? settings.maxTokens * INVOKE_TOKEN_FACTOR : settings.maxTokens;
+  const maxTokens = Math.min(MAX_REQUEST_TOKENS, invoked ? settings.maxTokens * INVOKE_TOKEN_FACTOR : settings.maxTokens);
   if (invoked) {
     level += 1;
     reasons.push(`explicit request: +1, up to ${maxTokens} tokens`);

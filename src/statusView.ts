@@ -1,0 +1,95 @@
+// What the status bar item says: its text, its Markdown tooltip and its severity, from everything
+// the extension knows. Pure (no `vscode` import); statusBar.ts only copies the result onto the item.
+
+import type { ProgressParams, ServerStatus } from '../server/protocol';
+import { clampLevel } from './depthPolicy';
+import type { Decision } from './depthSession';
+import type { ClientState } from './serverStatusStore';
+
+export interface StatusModel {
+  enabled: boolean;
+  clientState: ClientState;
+  server?: ServerStatus;
+  /** Completions waiting on the server, or Think Harder pressed and its request not back yet. */
+  thinking: boolean;
+  progress?: ProgressParams;
+  baseLevel: number;
+  offset: number;
+  lastDecision?: Decision;
+}
+
+export type Severity = 'normal' | 'warning' | 'error';
+
+export interface StatusPresentation {
+  text: string;
+  /** Markdown (untrusted: no command links). */
+  tooltip: string;
+  severity: Severity;
+}
+
+/** Escapes Markdown's special characters so reasons like "line ends with '*'" print literally. */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~$]/g, '\\$&');
+}
+
+const signed = (n: number): string => (n > 0 ? `+${n}` : `${n}`);
+
+function levelLabel(model: StatusModel): string {
+  const level = model.lastDecision?.level ?? clampLevel(model.baseLevel + model.offset);
+  return `L${level}${model.offset !== 0 ? ` (${signed(model.offset)})` : ''}`;
+}
+
+function textOf(model: StatusModel): { text: string; severity: Severity } {
+  if (!model.enabled) return { text: '$(circle-slash) RC off', severity: 'normal' };
+  if (model.clientState === 'stopped') return { text: '$(error) RC stopped', severity: 'error' };
+  if (model.server?.state === 'error') return { text: '$(error) RC error', severity: 'error' };
+  if (model.clientState === 'starting' || model.server === undefined || model.server.state === 'loading') {
+    return { text: '$(sync~spin) RC loading', severity: 'normal' };
+  }
+  const warning = model.server.message ? 'warning' : 'normal';
+  if (model.thinking) {
+    const tokens = model.progress ? ` ${model.progress.tokens} tok` : '';
+    return { text: `$(loading~spin) RC ${levelLabel(model)} · thinking…${tokens}`, severity: warning };
+  }
+  return { text: `$(pulse) RC ${levelLabel(model)} · ${model.server.device ?? '?'}`, severity: warning };
+}
+
+function tooltipOf(model: StatusModel): string {
+  const lines: string[] = ['**Recurrent Copilot**', ''];
+  const server = model.server;
+  if (!model.enabled) lines.push('Inline completions are off (Recurrent Copilot: Toggle Completions).', '');
+  if (model.clientState === 'stopped') lines.push('The language server is not running; see the output.', '');
+  if (server) {
+    const where = [server.device && `on ${server.device}`, server.model && `model ${server.model}`, server.dtype]
+      .filter(Boolean)
+      .join(', ');
+    lines.push(escapeMarkdown(`Server: ${server.state}${where ? ` (${where})` : ''}`), '');
+    if (server.message) lines.push(`$(warning) ${escapeMarkdown(server.message)}`, '');
+    const figures = [
+      server.lastLatencyMs !== undefined && `last ${Math.round(server.lastLatencyMs)} ms`,
+      server.tokensPerSecond !== undefined && `${server.tokensPerSecond.toFixed(1)} tokens/s`,
+      server.meanIterations !== undefined && `${server.meanIterations.toFixed(1)} iterations/token`,
+    ].filter(Boolean);
+    if (figures.length) lines.push(escapeMarkdown(figures.join(' · ')), '');
+    const c = server.counters;
+    if (c) {
+      lines.push(escapeMarkdown(`${c.requests} requests: ${c.computed} computed, ${c.cacheHits} from cache, ${c.cancelled} cancelled, ${c.errors} errors`), '');
+    }
+  }
+  if (model.offset !== 0) {
+    lines.push(escapeMarkdown(`Think ${model.offset > 0 ? 'harder' : 'less'}: ${signed(model.offset)} level(s) (Reset Depth to clear)`), '');
+  }
+  const decision = model.lastDecision;
+  if (decision) {
+    lines.push(escapeMarkdown(`Last decision (${decision.languageId}): level ${decision.level}, ${decision.steps} iterations per token`));
+    for (const reason of decision.reasons) lines.push(`- ${escapeMarkdown(reason)}`);
+    lines.push('');
+  }
+  lines.push('Click to open the settings.');
+  return lines.join('\n');
+}
+
+export function presentStatus(model: StatusModel): StatusPresentation {
+  const { text, severity } = textOf(model);
+  return { text, tooltip: tooltipOf(model), severity };
+}

@@ -1,0 +1,118 @@
+import * as assert from 'assert';
+import type { ServerStatus } from '../../server/protocol';
+import { DepthSession, MAX_OFFSET } from '../../src/depthSession';
+import { parseProgress, parseServerStatus, ServerStatusStore } from '../../src/serverStatusStore';
+import { escapeMarkdown, presentStatus, type StatusModel } from '../../src/statusView';
+
+const ready: ServerStatus = {
+  state: 'ready', device: 'cpu', model: 'huginn-tiny', dtype: 'int4', lastLatencyMs: 120.4, tokensPerSecond: 55.56,
+  meanIterations: 6.25, recent: [],
+};
+const model = (over: Partial<StatusModel> = {}): StatusModel => ({
+  enabled: true, clientState: 'running', server: ready, thinking: false, baseLevel: 2, offset: 0, ...over,
+});
+
+describe('status bar view', function () {
+  it('ready: level and device', function () {
+    const view = presentStatus(model());
+    assert.strictEqual(view.text, '$(pulse) RC L2 · cpu');
+    assert.strictEqual(view.severity, 'normal');
+    assert.ok(view.tooltip.includes('last 120 ms'));
+    assert.ok(view.tooltip.includes('55\\.6 tokens/s'));
+  });
+
+  it('shows the last decision level and the think offset', function () {
+    const lastDecision = { level: 4, steps: 32, reasons: ["unfinished expression (line ends with '*'): +1"], languageId: 'python', at: 0 };
+    const view = presentStatus(model({ offset: 1, lastDecision }));
+    assert.strictEqual(view.text, '$(pulse) RC L4 (+1) · cpu');
+    assert.ok(view.tooltip.includes("- unfinished expression \\(line ends with '\\*'\\): \\+1"));
+    assert.ok(view.tooltip.includes('Think harder: \\+1'));
+  });
+
+  it('without a decision the level is base + offset, clamped', function () {
+    assert.strictEqual(presentStatus(model({ offset: 5 })).text, '$(pulse) RC L4 (+5) · cpu');
+  });
+
+  it('thinking, with the progress so far', function () {
+    const progress = { requestId: 1, uri: 'file:///a', tokens: 12, elapsedMs: 800, meanIterations: 9 };
+    assert.strictEqual(presentStatus(model({ thinking: true, progress })).text, '$(loading~spin) RC L2 · thinking… 12 tok');
+  });
+
+  it('off, loading, error, stopped', function () {
+    assert.strictEqual(presentStatus(model({ enabled: false })).text, '$(circle-slash) RC off');
+    assert.strictEqual(presentStatus(model({ clientState: 'starting', server: undefined })).text, '$(sync~spin) RC loading');
+    assert.strictEqual(presentStatus(model({ server: { ...ready, state: 'loading' } })).text, '$(sync~spin) RC loading');
+    const error = presentStatus(model({ server: { state: 'error', message: 'model X is invalid', recent: [] } }));
+    assert.strictEqual(error.text, '$(error) RC error');
+    assert.strictEqual(error.severity, 'error');
+    assert.ok(error.tooltip.includes('model X is invalid'));
+    assert.strictEqual(presentStatus(model({ clientState: 'stopped' })).severity, 'error');
+  });
+
+  it('a ready server with a message (a fallback) is a warning', function () {
+    assert.strictEqual(presentStatus(model({ server: { ...ready, message: 'CUDA unavailable; using CPU' } })).severity, 'warning');
+  });
+
+  it('escapes Markdown so server text cannot inject links or icons', function () {
+    assert.strictEqual(escapeMarkdown('[x](command:y) $(zap)'), '\\[x\\]\\(command:y\\) \\$\\(zap\\)');
+  });
+});
+
+describe('server status store', function () {
+  it('parses a status, dropping malformed recent entries and unknown fields', function () {
+    const status = parseServerStatus({
+      state: 'ready', device: 'cuda', extra: 1,
+      recent: [{ at: 1, latencyMs: 10, tokens: 3, meanIterations: 4, level: 2 }, { at: 'x' }],
+    });
+    assert.deepStrictEqual(status, { state: 'ready', device: 'cuda', recent: [{ at: 1, latencyMs: 10, tokens: 3, meanIterations: 4, level: 2 }] });
+    assert.strictEqual(parseServerStatus({ state: 'exploded', recent: [] }), undefined);
+    assert.strictEqual(parseServerStatus(null), undefined);
+    assert.deepStrictEqual(parseServerStatus({ state: 'loading' }), { state: 'loading', recent: [] });
+  });
+
+  it('keeps the server counters when they are complete', function () {
+    const counters = { requests: 5, cacheHits: 1, computed: 3, cancelled: 1, errors: 0 };
+    assert.deepStrictEqual(parseServerStatus({ state: 'ready', recent: [], counters })?.counters, counters);
+    assert.strictEqual(parseServerStatus({ state: 'ready', recent: [], counters: { requests: 5 } })?.counters, undefined);
+    assert.ok(presentStatus(model({ server: { ...ready, counters } })).tooltip.includes('5 requests: 3 computed, 1 from cache'));
+  });
+
+  it('parses progress', function () {
+    assert.deepStrictEqual(parseProgress({ requestId: 1, uri: 'u', tokens: 2, elapsedMs: 3, meanIterations: 4 }),
+      { requestId: 1, uri: 'u', tokens: 2, elapsedMs: 3, meanIterations: 4 });
+    assert.strictEqual(parseProgress({ requestId: 1 }), undefined);
+  });
+
+  it('notifies listeners; progress is dropped when the client stops', function () {
+    const store = new ServerStatusStore();
+    let changes = 0;
+    store.onDidChange(() => changes++);
+    store.setStatus(ready);
+    store.setProgress({ requestId: 1, uri: 'u', tokens: 2, elapsedMs: 3, meanIterations: 4 });
+    store.setClientState('stopped');
+    assert.strictEqual(changes, 3);
+    assert.strictEqual(store.progress, undefined);
+  });
+});
+
+describe('depth session', function () {
+  it('think harder / less move the offset within ±MAX_OFFSET; reset clears it', function () {
+    const session = new DepthSession();
+    let changes = 0;
+    const subscription = session.onDidChange(() => changes++);
+    for (let i = 0; i < 10; i++) session.raise();
+    assert.strictEqual(session.offset, MAX_OFFSET);
+    assert.strictEqual(session.raise(), false);
+    session.lower();
+    assert.strictEqual(session.offset, MAX_OFFSET - 1);
+    assert.strictEqual(session.reset(), true);
+    assert.strictEqual(session.offset, 0);
+    assert.strictEqual(session.reset(), false);
+    for (let i = 0; i < 10; i++) session.lower();
+    assert.strictEqual(session.offset, -MAX_OFFSET);
+    subscription.dispose();
+    const before = changes;
+    session.raise();
+    assert.strictEqual(changes, before);
+  });
+});
