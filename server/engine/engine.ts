@@ -6,6 +6,7 @@ import { generate, GenerateRequest, GenerateResult, TokenEvent } from './generat
 import { HuginnModel, StateInit } from './huginnModel';
 import { resolveModelDir } from './modelResolver';
 import { forwardChunk } from './recurrence';
+import { PromptCache } from './promptCache';
 import { SessionOptions } from './sessions';
 import { WeightDtype } from '../../native/builder/huginnGraphs';
 
@@ -29,6 +30,8 @@ export interface EngineInfo {
 export interface TextGenerateRequest extends Omit<GenerateRequest, 'ids'> {
   prompt?: string;
   ids?: number[];
+  /** Reuse the KV entries of the previous request's prompt (editor requests share prefixes). */
+  reusePrompt?: boolean;
   /** Fill-in-the-middle: the text before and after the cursor (untrusted document text). */
   fim?: { prefix: string; suffix: string };
 }
@@ -41,6 +44,8 @@ export interface ScoreRequest {
 }
 
 export class Engine {
+  private readonly prompts = new PromptCache();
+
   private constructor(readonly model: HuginnModel) {}
 
   static async open(modelDir: string, opts: EngineOptions = {}): Promise<Engine> {
@@ -75,7 +80,7 @@ export class Engine {
     }
     const bos = this.model.manifest.specialTokens.bos;
     if (ids.length === 0 && bos !== null) ids = [bos];
-    return generate(this.model, { ...req, ids }, onToken, cancel);
+    return generate(this.model, { ...req, ids }, onToken, cancel, req.reusePrompt ? this.prompts : undefined);
   }
 
   /**

@@ -7,6 +7,7 @@ import { CancelledError, CancelSignal, NEVER_CANCELLED } from './cancel';
 import { AdaptiveExit, validateExit } from './exitRules';
 import { HuginnModel, StateInit } from './huginnModel';
 import { KvCache, parseKvStrategy } from './kvCache';
+import { PromptCache } from './promptCache';
 import { forwardChunk, ForwardOptions, ForwardResult } from './recurrence';
 import { Rng } from './random';
 import { argmax, SamplingOptions, sampleToken } from './sampling';
@@ -44,10 +45,17 @@ export interface GenerateRequest {
   maxKvBytes?: number;
 }
 
+/** What makes cached prompt entries interchangeable between two requests. */
+function promptKey(req: GenerateRequest): string {
+  return JSON.stringify([req.steps, req.stateInit ?? 'random', req.seed ?? 0, req.exit?.exitInPrefill ? req.exit : null]);
+}
+
 export type FinishReason = 'eos' | 'length' | 'stop-sequence' | 'context' | 'time' | 'memory';
 
 export interface GenerateResult {
   ids: number[];
+  /** Prompt tokens whose KV entries were reused from the previous request. */
+  reusedTokens: number;
   text: string;
   finishReason: FinishReason;
   /** Core iterations of the forward that produced each generated token. */
@@ -150,8 +158,12 @@ export async function generate(
   req: GenerateRequest,
   onToken: (e: TokenEvent) => void = () => {},
   cancel: CancelSignal = NEVER_CANCELLED,
+  prompts?: PromptCache,
 ): Promise<GenerateResult> {
   validate(model, req);
+  const strategy = parseKvStrategy(req.kvStrategy ?? 'full');
+  const key = promptKey(req);
+  const { cache, reused } = prompts && req.useCache !== false ? prompts.acquire(model, req.ids, strategy, key) : { cache: model.newCache(strategy), reused: 0 };
   // The deadline acts like a cancellation inside the forward (which rolls back the unfinished
   // token), but ends the generation with the tokens it already has.
   const deadline = req.deadline ?? Infinity;
@@ -170,7 +182,7 @@ export async function generate(
     sink,
     sampling: { temperature: 0, topK: 0, topP: 1, ...req.sampling },
     rng: new Rng(seed, 0x5a3b1e),
-    cache: model.newCache(parseKvStrategy(req.kvStrategy ?? 'full')),
+    cache,
     contextLeft: () => model.cfg.blockSize - req.ids.length - sink.ids.length,
     memoryFull: () => d.cache.bytes >= (req.maxKvBytes ?? Infinity),
   };
@@ -179,16 +191,20 @@ export async function generate(
   let prefillMs = 0;
   let speculative: GenerateResult['speculative'];
   try {
-    const prefill = await forwardChunk(model, d.cache, req.ids, { ...d.base, exit: req.exit?.exitInPrefill ? req.exit : undefined });
+    const prefill = await forwardChunk(model, d.cache, req.ids.slice(reused), { ...d.base, exit: req.exit?.exitInPrefill ? req.exit : undefined });
     prefillMs = performance.now() - t0;
     if (req.speculative) speculative = await speculate(d, prefill, req.speculative);
     else await decodePlain(d, prefill);
   } catch (e) {
     if (!(e instanceof CancelledError) || cancel.cancelled || !pastDeadline()) throw e;
     sink.finishReason = 'time';
+  } finally {
+    // Even a cancelled request leaves a usable prefix (the cache rolls back unfinished chunks).
+    if (prompts && d.cache === cache) prompts.release(cache, req.ids, key);
   }
   return {
     ids: sink.ids,
+    reusedTokens: reused,
     text: sink.text,
     finishReason: sink.finishReason ?? 'length',
     iterations: sink.iterations,

@@ -90,6 +90,7 @@ export class CompletionService {
     const handle = engine.generate(
       {
         fim: { prefix, suffix },
+        reusePrompt: true,
         steps: budget.steps,
         maxTokens: budget.maxTokens,
         exit: budget.exitThreshold !== null && budget.exitThreshold > 0 ? { criterion: 'kl', threshold: budget.exitThreshold } : undefined,

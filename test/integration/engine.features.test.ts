@@ -4,6 +4,7 @@
 import * as assert from 'assert';
 import * as path from 'path';
 import { buildModel } from '../../native/builder/build';
+import { Engine } from '../../server/engine/engine';
 import { generate, GenerateRequest } from '../../server/engine/generate';
 import { HuginnModel } from '../../server/engine/huginnModel';
 import { forwardChunk } from '../../server/engine/recurrence';
@@ -12,14 +13,15 @@ import { makeCheckpoint, tmpDir } from '../helpers/reference';
 
 describe('recurrent inference features', function () {
   let model: HuginnModel;
+  let modelDir: string;
   const prompt = [5, 17, 200, 3, 99, 42, 7];
   const plain = (over: Partial<GenerateRequest> = {}) => generate(model, { ids: prompt, steps: 8, maxTokens: 16, stateInit: 'zero', ...over });
 
   before(async function () {
     const checkpoint = makeCheckpoint({ nEmbd: 96, nHeads: 6, prelude: 2, core: 4, coda: 2, intermediate: 256, vocab: 1024, seed: 21 });
-    const dir = path.join(tmpDir('features'), 'model');
-    await buildModel({ checkpointDir: checkpoint, outDir: dir, dtype: 'fp32' });
-    model = await HuginnModel.load(dir, { device: 'cpu', threads: 1 });
+    modelDir = path.join(tmpDir('features'), 'model');
+    await buildModel({ checkpointDir: checkpoint, outDir: modelDir, dtype: 'fp32' });
+    model = await HuginnModel.load(modelDir, { device: 'cpu', threads: 1 });
   });
   after(() => model?.release());
 
@@ -83,6 +85,31 @@ describe('recurrent inference features', function () {
       for (const kvStrategy of ['full', 'skip', 'compress-s8', 'compress-r4']) {
         const r = await plain({ steps: 16, kvStrategy, exit: { criterion: 'latent-diff', threshold: 0.05 } });
         assert.ok(r.ids.length > 0 && r.iterations.every((n) => n >= 1 && n <= 16), kvStrategy);
+      }
+    });
+  });
+
+  describe('prompt cache', function () {
+    it("reuses the previous prompt's KV entries and gives the same completion as a cold start", async function () {
+      const engine = await Engine.open(modelDir, { device: 'cpu', threads: 1 });
+      try {
+        const req = { steps: 8, maxTokens: 10, stateInit: 'zero' as const };
+        const first = await engine.generate({ ...req, ids: prompt, reusePrompt: true });
+        assert.strictEqual(first.reusedTokens, 0);
+        const longer = [...prompt, 11, 12, 13];
+        const warm = await engine.generate({ ...req, ids: longer, reusePrompt: true });
+        assert.strictEqual(warm.reusedTokens, prompt.length);
+        const cold = await engine.generate({ ...req, ids: longer });
+        assert.deepStrictEqual(warm.ids, cold.ids);
+        // An edit inside the prompt reuses only the part before it.
+        const edited = [...prompt.slice(0, 3), 500, ...prompt.slice(4)];
+        const e = await engine.generate({ ...req, ids: edited, reusePrompt: true });
+        assert.strictEqual(e.reusedTokens, 3);
+        assert.deepStrictEqual(e.ids, (await engine.generate({ ...req, ids: edited })).ids);
+        // A different budget cannot reuse entries computed with another iteration count.
+        assert.strictEqual((await engine.generate({ ...req, steps: 4, ids: edited, reusePrompt: true })).reusedTokens, 0);
+      } finally {
+        await engine.close();
       }
     });
   });
