@@ -39,11 +39,16 @@ function options(providers: string[], threads: number, quiet = false): ort.Infer
 }
 
 async function createAll(m: LoadedManifest, opts: ort.InferenceSession.SessionOptions) {
-  const [prelude, core, coda] = await Promise.all([
-    ort.InferenceSession.create(m.paths.prelude, opts),
-    ort.InferenceSession.create(m.paths.core, opts),
-    ort.InferenceSession.create(m.paths.coda, opts),
-  ]);
+  // allSettled, not all: when one graph fails, the others must finish (and be released) before
+  // the error propagates. A worker terminated while onnxruntime still completes a session in the
+  // background aborts the whole process (the binding throws into a dead N-API environment).
+  const settled = await Promise.allSettled([m.paths.prelude, m.paths.core, m.paths.coda].map((p) => ort.InferenceSession.create(p, opts)));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(settled.map((r) => (r.status === 'fulfilled' ? r.value.release().catch(() => undefined) : undefined)));
+    throw failed.reason;
+  }
+  const [prelude, core, coda] = settled.map((r) => (r as PromiseFulfilledResult<ort.InferenceSession>).value);
   return { prelude, core, coda };
 }
 
