@@ -62,7 +62,11 @@ function dropOverlap(completion: string, lineSuffix: string): string {
 }
 
 export function postprocess(raw: string, ctx: CursorContext): string {
+  // Control characters and replacement characters (bytes that decoded to no text) never belong in
+  // ghost text: cut there.
   let text = raw.replace(/\r\n/g, '\n');
+  const junk = text.search(/[\u0000-\u0008\u000b-\u001f\u007f\ufffd]/);
+  if (junk >= 0) text = text.slice(0, junk);
   const lines = text.split('\n');
   if (!ctx.multiline || ctx.lineSuffix.trim().length > 0) {
     text = lines[0];

@@ -10,7 +10,7 @@ import { GenerateRequest, GenerateResult } from '../../server/engine/generate';
 import { defaultModelDir } from '../../server/lsp/modelHost';
 import { REPO } from '../helpers/reference';
 import { loadHeldout, mathAccuracy } from './evalLib';
-import { writeChart } from './pngChart';
+import { writeChart } from './svgChart';
 
 const MAX_TOKENS = Number(process.env.FEATURES_TOKENS ?? 32);
 const PER_SET = Number(process.env.FEATURES_PER_SET ?? 40);
@@ -127,7 +127,7 @@ async function main() {
   const out = path.join(REPO, 'bench-results');
   fs.mkdirSync(out, { recursive: true });
   if (sample) {
-    writeChart(path.join(out, 'iterations-per-token.png'), [{ label: `exit kl<1e-3 on: ${JSON.stringify(PROMPTS[0]).slice(0, 40)}`, points: sample.iterations.map((y, x) => ({ x, y })) }], {
+    await writeChart(path.join(out, "iterations-per-token.png"), [{ label: `exit kl<1e-3 on: ${JSON.stringify(PROMPTS[0]).slice(0, 40)}`, points: sample.iterations.map((y, x) => ({ x, y })) }], {
       title: 'Iterations per generated token (adaptive exit, max 32)',
       xLabel: 'generated token',
       yLabel: 'iterations',

@@ -29,6 +29,12 @@ describe('completion post-processing', function () {
     assert.strictEqual(postprocess('x]', at('f(')), 'x');
   });
 
+  it('cuts at control and replacement characters', function () {
+    assert.strictEqual(postprocess('abc\u0007def', at('x = ')), 'abc');
+    assert.strictEqual(postprocess('ok\ufffd\ufffd', at('x = ')), 'ok');
+    assert.strictEqual(postprocess('a\tb', at('x = ')), 'a\tb');
+  });
+
   it('trims trailing whitespace and returns empty for nothing useful', function () {
     assert.strictEqual(postprocess('return 1   \n\n', at('    ')), 'return 1');
     assert.strictEqual(postprocess('\nfoo', at('x = 1', '', false)), '');
