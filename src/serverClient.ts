@@ -25,7 +25,7 @@ export const SERVER_MODULE = 'out/server/lsp/server.js';
  * come back every time. It restarts always, and only stops after crashes so frequent (a server
  * that cannot start at all) that restarting would just spin.
  */
-export function restartingErrorHandler(log: vscode.LogOutputChannel, maxPerMinute = 30): ErrorHandler {
+export function restartingErrorHandler(log: vscode.LogOutputChannel, maxPerMinute = 60): ErrorHandler {
   const crashes: number[] = [];
   return {
     error: () => ({ action: ErrorAction.Continue, handled: true }),

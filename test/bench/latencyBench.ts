@@ -6,6 +6,8 @@ import { LspSession } from '../helpers/lspClient';
 const STEPS_PER_LEVEL = [2, 4, 8, 16, 32];
 const ROUNDS = Number(process.env.LATENCY_ROUNDS ?? 3);
 
+const LONG_FILE = Array.from({ length: 40 }, (_, i) => `def helper_${i}(x, y):\n    return x * ${i} + y\n`).join('\n') + '\n';
+
 // Documents with cursor positions: [text, line, character, multiline].
 const CASES: [string, string, number, number, boolean][] = [
   ['py', 'def area(r):\n    return 3.14159 * r * r\n\ndef perimeter(r):\n    return ', 4, 11, false],
@@ -16,6 +18,8 @@ const CASES: [string, string, number, number, boolean][] = [
   ['md', 'The sum $3 + 4 = ', 0, 17, false],
   ['py', 'a = 3\nb = a + 4\nc = b * 2\nprint(c % 10)\n', 4, 0, false],
   ['py', 'x = compute(a, b', 0, 16, false],
+  // A long file: the whole 2,000-character prefix window is in play.
+  ['py', LONG_FILE + 'def summary(rows):\n    total = 0\n    for r in rows:\n        total += ', 3 + LONG_FILE.split('\n').length - 1, 17, false],
 ];
 
 function percentile(xs: number[], p: number): number {

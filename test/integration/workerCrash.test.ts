@@ -1,0 +1,47 @@
+// A crashed engine worker inside the server is contained: the request in flight answers nothing,
+// the host starts a new worker, and completions resume.
+import * as assert from 'assert';
+import * as path from 'path';
+import { CancellationTokenSource } from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { buildModel } from '../../native/builder/build';
+import { CompletionService } from '../../server/lsp/completionService';
+import { ModelHost } from '../../server/lsp/modelHost';
+import { DEFAULT_SETTINGS } from '../../server/lsp/settings';
+import { CompletionStats } from '../../server/lsp/stats';
+import { makeCheckpoint, tmpDir } from '../helpers/reference';
+
+describe('engine worker crash inside the server', function () {
+  let host: ModelHost;
+  let service: CompletionService;
+  const doc = TextDocument.create('file:///crash.py', 'python', 1, 'def f(x):\n    return ');
+  const budget = { level: 2, steps: 64, exitThreshold: null, maxTokens: 200, timeCapMs: 30000, multiline: false };
+
+  before(async function () {
+    const checkpoint = makeCheckpoint({ nEmbd: 64, nHeads: 4, prelude: 1, core: 2, coda: 1, intermediate: 128, vocab: 512, seed: 12 });
+    const model = path.join(tmpDir('crash'), 'model');
+    await buildModel({ checkpointDir: checkpoint, outDir: model, dtype: 'fp32' });
+    host = new ModelHost({ ...DEFAULT_SETTINGS, modelPath: model, device: 'cpu' }, () => {}, () => {});
+    await host.load();
+    service = new CompletionService(host, new CompletionStats(), () => DEFAULT_SETTINGS, () => {}, () => {});
+  });
+  after(() => host?.dispose());
+
+  it('answers the pending request with nothing, restarts the worker, and serves again', async function () {
+    const engine = host.engine()!;
+    assert.ok(engine.alive);
+    const pending = service.complete(doc, { line: 1, character: 11 }, budget, new CancellationTokenSource().token);
+    await new Promise((r) => setTimeout(r, 50));
+    await engine.terminate(); // the worker dies mid-request
+    assert.deepStrictEqual(await pending, []);
+    assert.strictEqual(engine.alive, false);
+    // The next request finds the dead worker and starts a new one.
+    assert.deepStrictEqual(await service.complete(doc, { line: 1, character: 11 }, { ...budget, steps: 2, maxTokens: 4 }, new CancellationTokenSource().token), []);
+    await host.load();
+    const fresh = host.engine();
+    assert.ok(fresh && fresh !== engine && fresh.alive);
+    const r = await service.complete(doc, { line: 1, character: 11 }, { ...budget, steps: 2, maxTokens: 4 }, new CancellationTokenSource().token);
+    assert.ok(Array.isArray(r));
+    assert.strictEqual(host.status.state, 'ready');
+  });
+});
