@@ -1,5 +1,7 @@
-// A crashed engine worker inside the server is contained: the request in flight answers nothing,
-// the host starts a new worker, and completions resume.
+// A crashed engine worker inside the server is contained: requests answer nothing instead of
+// failing, the host starts a new worker, and completions resume. (The worker is stopped between
+// runs: stopping it inside onnxruntime's run aborts the whole process, which is the process-level
+// crash the VS Code test (f) covers by killing the server mid-request.)
 import * as assert from 'assert';
 import * as path from 'path';
 import { CancellationTokenSource } from 'vscode-languageserver';
@@ -27,16 +29,14 @@ describe('engine worker crash inside the server', function () {
   });
   after(() => host?.dispose());
 
-  it('answers the pending request with nothing, restarts the worker, and serves again', async function () {
+  it('answers with nothing, restarts the worker, and serves again', async function () {
     const engine = host.engine()!;
     assert.ok(engine.alive);
-    const pending = service.complete(doc, { line: 1, character: 11 }, budget, new CancellationTokenSource().token);
-    await new Promise((r) => setTimeout(r, 50));
-    await engine.terminate(); // the worker dies mid-request
-    assert.deepStrictEqual(await pending, []);
+    await service.complete(doc, { line: 1, character: 11 }, { ...budget, steps: 2, maxTokens: 4 }, new CancellationTokenSource().token);
+    await engine.terminate(); // the worker dies
     assert.strictEqual(engine.alive, false);
-    // The next request finds the dead worker and starts a new one.
-    assert.deepStrictEqual(await service.complete(doc, { line: 1, character: 11 }, { ...budget, steps: 2, maxTokens: 4 }, new CancellationTokenSource().token), []);
+    // The next request (not a cache hit) finds the dead worker and starts a new one.
+    assert.deepStrictEqual(await service.complete(doc, { line: 1, character: 11 }, { ...budget, steps: 3, maxTokens: 4 }, new CancellationTokenSource().token), []);
     await host.load();
     const fresh = host.engine();
     assert.ok(fresh && fresh !== engine && fresh.alive);
