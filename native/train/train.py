@@ -85,12 +85,30 @@ def code_tokens(tok, seed, fim_rate, piece_chars):
     return arr
 
 
-class MathStream:
-    """Tokens of math_tasks.training_stream(seed), endless. Resumable: the position is the number
-    of texts drawn so far plus the tokens left over from the last one."""
+def math_texts(seed, family_weights, d_weights):
+    """Like math_tasks.training_stream (same generators, same held-out exclusion, training
+    difficulties only), but with the family mix and the weights of d = 1..len(d_weights) taken
+    from the config: the pilots showed that a small model spends its whole budget on a plateau
+    when deep problems are as frequent as shallow ones, so the config leans towards small d."""
+    banned = {math_tasks.prompt_hash(p) for items in math_tasks.heldout_sets().values() for p, _ in items}
+    families, fw = zip(*family_weights.items())
+    ds = range(1, len(d_weights) + 1)
+    assert all(d in math_tasks.TRAIN_D[f] for f in families for d in ds), "d beyond the training range"
+    rng = random.Random(f"train/{seed}")
+    while True:
+        family = rng.choices(families, fw)[0]
+        p, a = math_tasks.generate(family, rng.choices(ds, d_weights)[0], rng)
+        if math_tasks.prompt_hash(p) not in banned:
+            yield p + a + math_tasks.END_TEXT
 
-    def __init__(self, tok, seed, state=None):
-        self.tok, self.texts, self.count, self.buf = tok, math_tasks.training_stream(seed), 0, []
+
+class MathStream:
+    """Tokens of math_texts(...), endless. Resumable: the position is the number of texts drawn
+    so far plus the tokens left over from the last one."""
+
+    def __init__(self, tok, seed, data_cfg, state=None):
+        self.tok, self.count, self.buf = tok, 0, []
+        self.texts = math_texts(seed, data_cfg["math_families"], data_cfg["math_d_weights"])
         if state:
             for _ in range(state["count"]):  # replay the generator (fast: ~50k texts/s)
                 next(self.texts)
@@ -131,7 +149,7 @@ class Batches:
         state = state or {}
         self.seq_len, self.batch, self.math_fraction = cfg["train"]["seq_len"], cfg["train"]["batch_size"], cfg["data"]["math_fraction"]
         self.bos = tok.token_id("<|begin_text|>")
-        self.math = MathStream(tok, seed, state.get("math"))
+        self.math = MathStream(tok, seed, cfg["data"], state.get("math"))
         self.code = CodeStream(code_tokens(tok, seed, cfg["data"]["fim_rate"], cfg["data"]["code_piece_chars"]), state.get("code"))
         self.rng = random.Random(f"mix/{seed}")
         if "rng" in state:
