@@ -61,6 +61,22 @@ function dropOverlap(completion: string, lineSuffix: string): string {
   return completion;
 }
 
+/** Cuts a degenerate loop (a model stuck repeating itself): a unit of 2..16 characters repeated
+ *  four or more times in a row, or one character 16 or more times, is kept once. */
+function cutRepetition(text: string): string {
+  const loops = /([^])\1{15,}|([^]{2,16}?)\2{3,}/g;
+  for (let m = loops.exec(text); m; m = loops.exec(text)) {
+    const unit = m[1] ?? m[2];
+    // A run of one character ("======") is only a loop past 16: rulers and separators are code.
+    if (m[2] !== undefined && /^([^])\1*$/.test(unit)) {
+      loops.lastIndex = m.index + 1;
+      continue;
+    }
+    return text.slice(0, m.index + unit.length);
+  }
+  return text;
+}
+
 export function postprocess(raw: string, ctx: CursorContext): string {
   // Control characters and replacement characters (bytes that decoded to no text) never belong in
   // ghost text: cut there.
@@ -81,6 +97,7 @@ export function postprocess(raw: string, ctx: CursorContext): string {
     }
     text = kept.join('\n');
   }
+  text = cutRepetition(text);
   text = cutUnbalanced(text, ctx.linePrefix);
   text = dropOverlap(text, ctx.lineSuffix);
   return text.replace(/[ \t]+$/gm, '').replace(/\n+$/, '');

@@ -29,6 +29,14 @@ describe('completion post-processing', function () {
     assert.strictEqual(postprocess('x]', at('f(')), 'x');
   });
 
+  it('keeps one instance of a degenerate loop', function () {
+    assert.strictEqual(postprocess(' 1, 1, 1, 1, 1, 1, 1', at('f(')), ' 1,');
+    assert.strictEqual(postprocess('abababab', at('x = ')), 'ab');
+    assert.strictEqual(postprocess('a = [0, 1, 2, 3]', at('')), 'a = [0, 1, 2, 3]');
+    assert.strictEqual(postprocess('# ' + '='.repeat(10), at('')), '# ' + '='.repeat(10));
+    assert.strictEqual(postprocess('x' + '-'.repeat(40), at('')), 'x-');
+  });
+
   it('cuts at control and replacement characters', function () {
     assert.strictEqual(postprocess('abc\u0007def', at('x = ')), 'abc');
     assert.strictEqual(postprocess('ok\ufffd\ufffd', at('x = ')), 'ok');
