@@ -308,7 +308,10 @@ def main(argv=None):
         lr = lr_at(step, t, total)
         for g in opt.param_groups:
             g["lr"] = lr
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        # cache_enabled=False: autocast caches the bf16 copy of each weight at its first use; the
+        # first use of the core is inside no_grad, so the cached copies carry no autograd history
+        # and the core and adapter would silently get no gradient (pilots 1-3 trained that way)
+        with torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False):
             e = model.prelude_forward(x, rope)
             s = model.init_state(e, t["init_scale"], s0_gen)
             with torch.no_grad():  # truncated backprop: the first iterations only move the state
