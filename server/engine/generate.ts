@@ -149,8 +149,13 @@ interface Decoding {
   rng: Rng;
   cache: KvCache;
   contextLeft(): number;
-  /** Whether the cache has reached the request's memory ceiling. */
-  memoryFull(): boolean;
+}
+
+/** Ends the generation (with its reason) once the context or the KV memory ceiling is reached. */
+function outOfRoom(d: Decoding): boolean {
+  if (d.contextLeft() <= 0) d.sink.finishReason = 'context';
+  else if (d.cache.bytes >= (d.req.maxKvBytes ?? Infinity)) d.sink.finishReason = 'memory';
+  return d.sink.done;
 }
 
 export async function generate(
@@ -184,7 +189,6 @@ export async function generate(
     rng: new Rng(seed, 0x5a3b1e),
     cache,
     contextLeft: () => model.cfg.blockSize - req.ids.length - sink.ids.length,
-    memoryFull: () => d.cache.bytes >= (req.maxKvBytes ?? Infinity),
   };
 
   const t0 = performance.now();
@@ -223,14 +227,7 @@ async function decodePlain(d: Decoding, prefill: ForwardResult): Promise<void> {
   let { logits, iterations } = prefill;
   let lastState: Float32Array = prefill.state.slice(prefill.state.length - model.cfg.nEmbd);
   while (sink.push(sampleToken(logits, d.sampling, d.rng), iterations)) {
-    if (d.contextLeft() <= 0) {
-      sink.finishReason = 'context';
-      return;
-    }
-    if (d.memoryFull()) {
-      sink.finishReason = 'memory';
-      return;
-    }
+    if (outOfRoom(d)) return;
     const token = sink.ids[sink.ids.length - 1];
     if (req.useCache === false) {
       d.cache = model.newCache();
@@ -257,14 +254,7 @@ async function speculate(d: Decoding, prefill: ForwardResult, sp: SpeculativeOpt
   let pending = sampleToken(prefill.logits, d.sampling, d.rng); // sampled but not yet in the cache
   if (!sink.push(pending, prefill.iterations)) return stats;
   while (!sink.done) {
-    if (d.contextLeft() <= 0) {
-      sink.finishReason = 'context';
-      break;
-    }
-    if (d.memoryFull()) {
-      sink.finishReason = 'memory';
-      break;
-    }
+    if (outOfRoom(d)) break;
     // Draft no further than the context and the token budget allow.
     const lookahead = Math.min(sp.lookahead, d.contextLeft(), d.req.maxTokens - sink.ids.length);
     const start = cache.length;
