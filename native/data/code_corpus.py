@@ -219,7 +219,10 @@ middle span ending at a line end 75% of the time.
 tracking over d hops, with distractors), `expr` (nested expression with d operations, mod 10) and
 `add` (d-digit addition). Training uses d = 1..6; held-out sets (200 problems each, a separate
 seed space, exact duplicates rejected from training by prompt hash): chain and expr at
-d = 2, 4, 6, 8, 10, add at d = 3, 6. The module docstring documents the format.
+d = 2, 4, 6, 8, 10, add at d = 3, 6. The module docstring documents the format. In training
+(`native/train/train.py`), a chain program carries up to `chain_extra_queries` more `print`
+questions about its other variables (shallower hops and distractor chains), and math rows hold
+whole problems padded with `<|pad|>` (no loss), so no answer is ever cut from its question.
 
 ## Reproduce
 

@@ -29,6 +29,7 @@ Why these choices:
 
 API:
   generate(family, difficulty, rng) -> (prompt, answer)   rng is a random.Random
+  chain_training_text(d, rng, k) -> (prompt, text): a chain example with up to k more queries.
   training_stream(seed)  -> infinite iterator of training texts (prompt + answer + END_TEXT),
                             chain/expr d in 1..6, add d in 1..6, never a held-out prompt.
   heldout_sets(seed=HELDOUT_SEED) -> {(family, d): [(prompt, answer), ...]} with
@@ -53,7 +54,7 @@ _OPS = ("+", "-", "*")
 _PREC = {"+": 1, "-": 1, "*": 2}
 
 
-def _chain(d, rng):
+def _chain_program(d, rng):
     # One main chain of d hops plus distractor lines (own chains, same shapes) interleaved, so
     # the model must follow the right variable instead of reading the last line.
     n_distract = min(rng.randint(1, d + 1), 26 - (d + 1))  # single letters: d <= 24
@@ -76,7 +77,27 @@ def _chain(d, rng):
     lines = [next(it[s]) for s in slots]
     env = {}
     exec("\n".join(lines), {}, env)  # trusted, generated text: the ground truth is Python itself
-    return "\n".join(lines) + f"\nprint({main[-1]} % 10)\n", str(env[main[-1]] % 10)
+    return "\n".join(lines) + "\n", names, env
+
+
+def _chain(d, rng):
+    program, names, env = _chain_program(d, rng)
+    return program + f"print({names[d]} % 10)\n", str(env[names[d]] % 10)
+
+
+def chain_training_text(d, rng, extra_queries):
+    """A chain prompt + answer (exactly what generate("chain", d, rng) gives, so the held-out
+    exclusion applies to it), then up to extra_queries more print lines about other variables of
+    the same program, each followed by its answer, then END_TEXT. A query answer is 1 token in
+    ~70 of prompt; the extra queries (shallower hops, distractor chains) add supervision of the
+    same skill to every program, which a small model needs to leave the plateau in time."""
+    program, names, env = _chain_program(d, rng)
+    first = program + f"print({names[d]} % 10)\n"
+    text = first + str(env[names[d]] % 10)
+    others = [v for v in names if v != names[d]]
+    for v in rng.sample(others, min(extra_queries, len(others))):
+        text += f"\nprint({v} % 10)\n{env[v] % 10}"
+    return first, text + END_TEXT
 
 
 def _render(node, parent_prec=0, right=False):
@@ -175,4 +196,18 @@ if __name__ == "__main__":
     for fam, d in (("chain", 2), ("expr", 2), ("add", 3)):
         hits = sum(prompt_hash(generate(fam, d, r)[0]) in banned for _ in range(20000))
         print(f"{fam} d={d}: {hits}/20000 random prompts are held-out (rejected in training)")
+    # A multi-query chain text starts with exactly the single-query example of the same draw, and
+    # every printed answer is what Python prints for the program.
+    for seed in range(200):
+        d = 1 + seed % 6
+        first, text = chain_training_text(d, random.Random(seed), 3)
+        p, a = generate("chain", d, random.Random(seed))
+        assert first == p and text.startswith(p + a), (text, p, a)
+        body = text[: -len(END_TEXT)]
+        program = body[: body.index("print(")]
+        env = {}
+        exec(program, {}, env)
+        for block in body[len(program):].split("print(")[1:]:
+            var, ans = block.split(" % 10)\n")
+            assert int(ans.strip()) == env[var] % 10, (text, var, ans)
     print("ok")

@@ -8,7 +8,7 @@ For the trainer's pilots only (the product's evaluation runs on the ONNX engine)
 
 Two shortcuts keep it fast and exact:
   * Greedy exact match equals "under teacher forcing, the argmax at every answer position is the
-    answer token", including the <|end_text|> that closes the answer: the first position where
+    answer token", and then a stop (<|end_text|> or a line break): the first position where
     greedy decoding would leave the answer is a teacher-forced mismatch, and vice versa. So one
     forward over prompt + answer replaces the decoding loop.
   * A set is one right-padded batch: attention is causal, so padding after a sequence cannot
@@ -38,6 +38,9 @@ from huginn import Huginn  # noqa: E402
 def accuracy_by_r(model, tok, items, rs, bf16):
     """{r: fraction of (prompt, answer) items answered exactly} for each r in rs."""
     bos, end, pad = (tok.token_id(t) for t in ("<|begin_text|>", "<|end_text|>", "<|pad|>"))
+    # The answer must be followed by <|end_text|> or a line break (a chain problem in training may
+    # go on with another question), as the engine benchmark reads "the text up to the first newline".
+    stops = torch.tensor([end] + [i for i in tok.id_to_token if tok.decode([i]).startswith("\n")])
     rows, spans = [], []
     for prompt, answer in items:
         p, a = [bos] + tok.encode(prompt), tok.encode(answer) + [end]
@@ -48,7 +51,9 @@ def accuracy_by_r(model, tok, items, rs, bf16):
     targets = torch.full_like(ids, -1)
     for b, (first, n) in enumerate(spans):
         targets[b, first:first + n] = ids[b, first + 1:first + 1 + n]
+        targets[b, first + n - 1] = -2  # the stop position: any token of `stops`
     scored = targets >= 0
+    stop_at = targets == -2
     out = {}
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         rope = model.rope(0, T)
@@ -58,7 +63,7 @@ def accuracy_by_r(model, tok, items, rs, bf16):
             s = model.iterate(s, e, 1, rope, first_step=r - 1)
             if r in rs:
                 pred = model.coda_forward(s, rope).argmax(-1)
-                ok = ((pred == targets) | ~scored).all(dim=1)
+                ok = ((pred == targets) | ~scored).all(dim=1) & (torch.isin(pred, stops) | ~stop_at).all(dim=1)
                 out[r] = ok.float().mean().item()
     return out
 

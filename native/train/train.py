@@ -85,11 +85,12 @@ def code_tokens(tok, seed, fim_rate, piece_chars):
     return arr
 
 
-def math_texts(seed, family_weights, d_weights):
+def math_texts(seed, family_weights, d_weights, chain_extra_queries=0):
     """Like math_tasks.training_stream (same generators, same held-out exclusion, training
     difficulties only), but with the family mix and the weights of d = 1..len(d_weights) taken
     from the config: the pilots showed that a small model spends its whole budget on a plateau
-    when deep problems are as frequent as shallow ones, so the config leans towards small d."""
+    when deep problems are as frequent as shallow ones, so the config leans towards small d.
+    A chain program gets up to chain_extra_queries more questions (math_tasks.chain_training_text)."""
     banned = {math_tasks.prompt_hash(p) for items in math_tasks.heldout_sets().values() for p, _ in items}
     families, fw = zip(*family_weights.items())
     ds = range(1, len(d_weights) + 1)
@@ -97,9 +98,14 @@ def math_texts(seed, family_weights, d_weights):
     rng = random.Random(f"train/{seed}")
     while True:
         family = rng.choices(families, fw)[0]
-        p, a = math_tasks.generate(family, rng.choices(ds, d_weights)[0], rng)
+        d = rng.choices(ds, d_weights)[0]
+        if family == "chain" and chain_extra_queries:
+            p, text = math_tasks.chain_training_text(d, rng, rng.randint(0, chain_extra_queries))
+        else:
+            p, a = math_tasks.generate(family, d, rng)
+            text = p + a + math_tasks.END_TEXT
         if math_tasks.prompt_hash(p) not in banned:
-            yield p + a + math_tasks.END_TEXT
+            yield text
 
 
 class MathStream:
@@ -107,19 +113,29 @@ class MathStream:
     so far plus the tokens left over from the last one."""
 
     def __init__(self, tok, seed, data_cfg, state=None):
-        self.tok, self.count, self.buf = tok, 0, []
-        self.texts = math_texts(seed, data_cfg["math_families"], data_cfg["math_d_weights"])
+        self.tok, self.count, self.buf, self.pad = tok, 0, [], tok.token_id("<|pad|>")
+        self.texts = math_texts(seed, data_cfg["math_families"], data_cfg["math_d_weights"],
+                                data_cfg.get("chain_extra_queries", 0))
         if state:
             for _ in range(state["count"]):  # replay the generator (fast: ~50k texts/s)
                 next(self.texts)
             self.count, self.buf = state["count"], list(state["buf"])
 
     def take(self, n):
-        while len(self.buf) < n:
-            self.buf += self.tok.encode(next(self.texts))
-            self.count += 1
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
+        """n tokens: whole texts back to back, then <|pad|> (no loss) up to n. A text is never split
+        across rows (its second half would be an answer without its question), unless it is
+        longer than a row on its own."""
+        out = []
+        while True:
+            if not self.buf:
+                self.buf = self.tok.encode(next(self.texts))
+                self.count += 1
+            if len(out) + len(self.buf) > n:
+                break
+            out, self.buf = out + self.buf, []
+        if not out:
+            out, self.buf = self.buf[:n], self.buf[n:]
+        return out + [self.pad] * (n - len(out))
 
     def state(self):
         return {"count": self.count, "buf": list(self.buf)}
@@ -143,7 +159,8 @@ class CodeStream:
 class Batches:
     """Rows of <|begin_text|> + seq_len stream tokens. Each row comes wholly from one source,
     math with probability math_fraction, so the token mix is exact in expectation and each
-    source stays a continuous stream (texts are packed back to back, split across rows)."""
+    source stays a continuous stream (code is packed back to back and split across rows; math
+rows hold whole problems, padded)."""
 
     def __init__(self, tok, cfg, seed, state=None):
         state = state or {}
@@ -156,10 +173,10 @@ class Batches:
             self.rng.setstate(state["rng"])
 
     def next(self):
-        rows = [[self.bos] + (self.math if self.rng.random() < self.math_fraction else self.code).take(self.seq_len)
-                for _ in range(self.batch)]
+        is_math = [self.rng.random() < self.math_fraction for _ in range(self.batch)]
+        rows = [[self.bos] + (self.math if m else self.code).take(self.seq_len) for m in is_math]
         t = torch.tensor(rows, dtype=torch.long)
-        return t[:, :-1], t[:, 1:]  # inputs, next-token targets
+        return t[:, :-1], t[:, 1:], torch.tensor(is_math)  # inputs, next-token targets, math rows
 
     def state(self):
         return {"math": self.math.state(), "code": self.code.state(), "rng": self.rng.getstate()}
@@ -297,12 +314,13 @@ def main(argv=None):
     start = last_save = time.time()
     first_step = step
     tokens_done, t_window, tok_window = 0, time.time(), 0
+    eot, pad, ans_hits, ans_count = tok.token_id("<|end_text|>"), tok.token_id("<|pad|>"), 0, 0
     tty = sys.stderr.isatty()
     while step < total:
         if a.max_minutes is not None and time.time() - start > a.max_minutes * 60:
             log(f"\n--max-minutes {a.max_minutes} reached at step {step}")
             break
-        x, y = batches.next()
+        x, y, is_math = batches.next()
         p = sample_depth(depth_rng, m["mean_recurrence"])
         n_nograd, n_grad = max(p - m["mean_backprop_depth"], 0), min(m["mean_backprop_depth"], p)
         lr = lr_at(step, t, total)
@@ -318,7 +336,11 @@ def main(argv=None):
                 s = model.iterate(s, e, n_nograd, rope)
             s = model.iterate(s, e, n_grad, rope, first_step=n_nograd)  # gradients also reach e here
             logits = model.coda_forward(s, rope)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=pad)
+        with torch.no_grad():  # monitor: the last answer token of each math text (just before <|end_text|>)
+            at = (y[:, 1:] == eot) & is_math[:, None]
+            ans_hits += int((logits[:, :-1].argmax(-1)[at] == y[:, :-1][at]).sum())
+            ans_count += int(at.sum())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), t["grad_clip"])
@@ -334,13 +356,14 @@ def main(argv=None):
             t_window, tok_window = now, 0
             elapsed = now - start
             eta = elapsed / (step - first_step) * (total - step)
+            ans_acc, ans_hits, ans_count = ans_hits / max(ans_count, 1), 0, 0
             done = int(30 * step / total)
             line = (f"[{'#' * done}{'.' * (30 - done)}] step {step}/{total} loss {loss_ema:.3f} p {p:2d} "
-                    f"lr {lr:.2e} {tok_s:,.0f} tok/s elapsed {hms(elapsed_before + elapsed)} ETA {hms(eta)}")
+                    f"answers {ans_acc:.0%} lr {lr:.2e} {tok_s:,.0f} tok/s elapsed {hms(elapsed_before + elapsed)} ETA {hms(eta)}")
             log(("\r" + line) if tty else line, end="" if tty else "\n")
             with open(log_path, "a") as f:
                 f.write(json.dumps({"step": step, "loss": round(loss.item(), 4), "loss_ema": round(loss_ema, 4),
-                                    "p": p, "lr": lr, "tok_s": round(tok_s), "elapsed_s": round(elapsed_before + elapsed, 1)}) + "\n")
+                                    "p": p, "answer_acc": round(ans_acc, 4), "lr": lr, "tok_s": round(tok_s), "elapsed_s": round(elapsed_before + elapsed, 1)}) + "\n")
         if time.time() - last_save > t["save_every_minutes"] * 60:
             save(a.out, model, ckpt_config, snapshot())
             last_save = time.time()

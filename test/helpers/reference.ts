@@ -4,6 +4,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { buildModel } from '../../native/builder/build';
 
 export const PYTHON = process.env.RC_PYTHON ?? '/usr/bin/python3';
 export const REPO = path.resolve(__dirname, '..', '..', '..');
@@ -61,6 +62,13 @@ export function makeCheckpoint(shape: CheckpointShape, dir = tmpDir('ck')): stri
   if (shape.bias) args.push('--bias');
   py('make_checkpoint.py', args);
   return dir;
+}
+
+/** A random checkpoint of this shape built into an fp32 model folder; returns the folder. */
+export async function builtModel(shape: CheckpointShape, prefix: string): Promise<string> {
+  const out = path.join(tmpDir(prefix), 'model');
+  await buildModel({ checkpointDir: makeCheckpoint(shape), outDir: out, dtype: 'fp32' });
+  return out;
 }
 
 /** Reference float32 logits for every position, computed in float64 with a zero initial state. */

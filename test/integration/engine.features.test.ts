@@ -2,14 +2,12 @@
 // adaptive exit, KV-cache sharing, warm start and self-speculative decoding. Exact where the
 // feature must be exact; bounds where it is approximate.
 import * as assert from 'assert';
-import * as path from 'path';
-import { buildModel } from '../../native/builder/build';
 import { Engine } from '../../server/engine/engine';
 import { generate, GenerateRequest } from '../../server/engine/generate';
 import { HuginnModel } from '../../server/engine/huginnModel';
 import { forwardChunk } from '../../server/engine/recurrence';
 import { argmax } from '../../server/engine/sampling';
-import { makeCheckpoint, tmpDir } from '../helpers/reference';
+import { builtModel } from '../helpers/reference';
 
 describe('recurrent inference features', function () {
   let model: HuginnModel;
@@ -18,9 +16,7 @@ describe('recurrent inference features', function () {
   const plain = (over: Partial<GenerateRequest> = {}) => generate(model, { ids: prompt, steps: 8, maxTokens: 16, stateInit: 'zero', ...over });
 
   before(async function () {
-    const checkpoint = makeCheckpoint({ nEmbd: 96, nHeads: 6, prelude: 2, core: 4, coda: 2, intermediate: 256, vocab: 1024, seed: 21 });
-    modelDir = path.join(tmpDir('features'), 'model');
-    await buildModel({ checkpointDir: checkpoint, outDir: modelDir, dtype: 'fp32' });
+    modelDir = await builtModel({ nEmbd: 96, nHeads: 6, prelude: 2, core: 4, coda: 2, intermediate: 256, vocab: 1024, seed: 21 }, 'features');
     model = await HuginnModel.load(modelDir, { device: 'cpu', threads: 1 });
   });
   after(() => model?.release());

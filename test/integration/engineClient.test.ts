@@ -1,17 +1,13 @@
 // The engine behind its worker thread: streaming, cancellation between runs, errors.
 import * as assert from 'assert';
-import * as path from 'path';
-import { buildModel } from '../../native/builder/build';
 import { CancelledError } from '../../server/engine/cancel';
 import { EngineClient, EngineError } from '../../server/engine/engineClient';
-import { makeCheckpoint, tmpDir } from '../helpers/reference';
+import { builtModel } from '../helpers/reference';
 
 describe('engine worker', function () {
   let client: EngineClient;
   before(async function () {
-    const checkpoint = makeCheckpoint({ nEmbd: 64, nHeads: 4, prelude: 1, core: 2, coda: 1, intermediate: 128, vocab: 512, seed: 5 });
-    const dir = path.join(tmpDir('worker'), 'model');
-    await buildModel({ checkpointDir: checkpoint, outDir: dir, dtype: 'fp32' });
+    const dir = await builtModel({ nEmbd: 64, nHeads: 4, prelude: 1, core: 2, coda: 1, intermediate: 128, vocab: 512, seed: 5 }, 'worker');
     client = await EngineClient.open(dir, { device: 'cpu', threads: 1 });
   });
   after(() => client?.close());

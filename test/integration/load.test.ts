@@ -3,12 +3,10 @@
 // superseded requests are not computed, and latency recovers after the burst.
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as path from 'path';
 import { CancellationTokenSource } from 'vscode-jsonrpc';
-import { buildModel } from '../../native/builder/build';
 import { Rng } from '../../server/engine/random';
 import { LspSession } from '../helpers/lspClient';
-import { makeCheckpoint, tmpDir } from '../helpers/reference';
+import { builtModel } from '../helpers/reference';
 
 const BURST = Number(process.env.LOAD_BURST ?? 1000);
 const LONG = Number(process.env.LOAD_LONG ?? 10000);
@@ -24,9 +22,7 @@ describe('load', function () {
   const budget = { level: 2, steps: 4, exitThreshold: null, maxTokens: 8, timeCapMs: 5000, multiline: false };
 
   before(async function () {
-    const checkpoint = makeCheckpoint({ nEmbd: 64, nHeads: 4, prelude: 1, core: 2, coda: 1, intermediate: 128, vocab: 512, seed: 6 });
-    const model = path.join(tmpDir('load'), 'model');
-    await buildModel({ checkpointDir: checkpoint, outDir: model, dtype: 'fp32' });
+    const model = await builtModel({ nEmbd: 64, nHeads: 4, prelude: 1, core: 2, coda: 1, intermediate: 128, vocab: 512, seed: 6 }, 'load');
     lsp = new LspSession({ RECURRENT_COPILOT_DEFAULT_MODEL: model });
     await lsp.initialize({ device: 'cpu' });
     await lsp.waitForState(['ready']);

@@ -1,13 +1,11 @@
 // The language server as a real process over stdio: inline completions, cancellation,
 // supersession, the completion cache, status, and clear errors for bad requests and models.
 import * as assert from 'assert';
-import * as path from 'path';
 import { CancellationTokenSource } from 'vscode-jsonrpc';
-import { buildModel } from '../../native/builder/build';
 import { Engine } from '../../server/engine/engine';
 import { postprocess } from '../../server/lsp/postprocess';
 import { LspSession } from '../helpers/lspClient';
-import { makeCheckpoint, tmpDir } from '../helpers/reference';
+import { builtModel } from '../helpers/reference';
 
 const DOC = 'file:///work/example.py';
 const TEXT = 'def add(a, b):\n    return a + b\n\nx = add(1, ';
@@ -17,9 +15,7 @@ describe('language server over stdio', function () {
   let lsp: LspSession;
 
   before(async function () {
-    const checkpoint = makeCheckpoint({ nEmbd: 64, nHeads: 4, prelude: 1, core: 2, coda: 1, intermediate: 128, vocab: 512, seed: 9 });
-    modelDir = path.join(tmpDir('lsp'), 'model');
-    await buildModel({ checkpointDir: checkpoint, outDir: modelDir, dtype: 'fp32' });
+    modelDir = await builtModel({ nEmbd: 64, nHeads: 4, prelude: 1, core: 2, coda: 1, intermediate: 128, vocab: 512, seed: 9 }, 'lsp');
     lsp = new LspSession({ RECURRENT_COPILOT_DEFAULT_MODEL: modelDir });
     const init = await lsp.initialize({ device: 'cpu' });
     assert.strictEqual(init.capabilities.inlineCompletionProvider, true);

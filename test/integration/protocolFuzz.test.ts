@@ -2,11 +2,9 @@
 // positions, unknown and gigantic documents, broken UTF-16 offsets and invalid JSON frames. The
 // server must answer (errors are fine), stay up, and keep serving valid requests.
 import * as assert from 'assert';
-import * as path from 'path';
-import { buildModel } from '../../native/builder/build';
 import { Rng } from '../../server/engine/random';
 import { LspSession } from '../helpers/lspClient';
-import { makeCheckpoint, tmpDir } from '../helpers/reference';
+import { builtModel } from '../helpers/reference';
 
 const MESSAGES = Number(process.env.FUZZ_MESSAGES ?? 3000);
 
@@ -14,9 +12,7 @@ describe('protocol fuzzing', function () {
   let lsp: LspSession;
 
   before(async function () {
-    const checkpoint = makeCheckpoint({ nEmbd: 32, nHeads: 2, prelude: 1, core: 1, coda: 1, intermediate: 48, vocab: 300, seed: 4 });
-    const model = path.join(tmpDir('fuzz'), 'model');
-    await buildModel({ checkpointDir: checkpoint, outDir: model, dtype: 'fp32' });
+    const model = await builtModel({ nEmbd: 32, nHeads: 2, prelude: 1, core: 1, coda: 1, intermediate: 48, vocab: 300, seed: 4 }, 'fuzz');
     lsp = new LspSession({ RECURRENT_COPILOT_DEFAULT_MODEL: model });
     await lsp.initialize({ device: 'cpu' });
     await lsp.waitForState(['ready']);

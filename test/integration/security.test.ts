@@ -3,9 +3,8 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { buildModel } from '../../native/builder/build';
 import { LspSession } from '../helpers/lspClient';
-import { makeCheckpoint, REPO, tmpDir } from '../helpers/reference';
+import { builtModel, REPO } from '../helpers/reference';
 
 /** Inodes of the machine's TCP and UDP sockets (IPv4 and IPv6). */
 function inetSocketInodes(): Set<string> {
@@ -44,9 +43,7 @@ function sourceFiles(dir: string): string[] {
 describe('no network', function () {
   it('the language server and its engine worker open no TCP or UDP socket', async function () {
     if (process.platform !== 'linux') this.skip();
-    const checkpoint = makeCheckpoint({ nEmbd: 32, nHeads: 2, prelude: 1, core: 1, coda: 1, intermediate: 48, vocab: 300 });
-    const model = path.join(tmpDir('sec'), 'model');
-    await buildModel({ checkpointDir: checkpoint, outDir: model, dtype: 'fp32' });
+    const model = await builtModel({ nEmbd: 32, nHeads: 2, prelude: 1, core: 1, coda: 1, intermediate: 48, vocab: 300 }, 'sec');
     const lsp = new LspSession({ RECURRENT_COPILOT_DEFAULT_MODEL: model });
     try {
       await lsp.initialize({ device: 'cpu' });

@@ -39,6 +39,12 @@ describe('training (smoke)', function () {
     train(out);
   });
 
+  it('math data: held-out prompts never trained on, multi-query chain answers are what Python prints', function () {
+    this.timeout(120_000);
+    const out = execFileSync(PYTHON, [path.join(REPO, 'native/data/math_tasks.py')], { encoding: 'utf8' });
+    assert.match(out, /\nok\n$/);
+  });
+
   it('the loss falls over a few dozen steps', function () {
     const log = losses(out);
     assert.strictEqual(log[log.length - 1].step, 40);
