@@ -17,6 +17,11 @@ export interface BuildOptions {
   outDir: string;
   dtype: WeightDtype;
   log?: (line: string) => void;
+  /**
+   * When outDir already holds a complete build at the end, keep it and drop ours (for caches
+   * whose folder name identifies the content: another process built the same model first).
+   */
+  keepExisting?: boolean;
 }
 
 export async function sha256Files(files: string[], root: string): Promise<string> {
@@ -76,8 +81,20 @@ export async function buildModel(opts: BuildOptions): Promise<Manifest> {
       builder: BUILDER_VERSION,
     };
     fs.writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    const done = path.join(outDir, 'manifest.json');
+    if (opts.keepExisting && fs.existsSync(done)) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      return JSON.parse(fs.readFileSync(done, 'utf8'));
+    }
     fs.rmSync(outDir, { recursive: true, force: true });
-    fs.renameSync(tmp, outDir);
+    try {
+      fs.renameSync(tmp, outDir);
+    } catch (e) {
+      // Lost a race to a concurrent build of the same folder after our rm: keep the winner's.
+      if (!opts.keepExisting || !fs.existsSync(done)) throw e;
+      fs.rmSync(tmp, { recursive: true, force: true });
+      return JSON.parse(fs.readFileSync(done, 'utf8'));
+    }
     return manifest;
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -74,11 +74,13 @@ export class Engine {
   async generate(req: TextGenerateRequest, onToken?: (e: TokenEvent) => void, cancel: CancelSignal = NEVER_CANCELLED): Promise<GenerateResult> {
     let ids = req.ids;
     if (!ids && req.fim) ids = this.fimPrompt(req.fim.prefix, req.fim.suffix, req.maxTokens);
+    const bos = this.model.manifest.specialTokens.bos;
     if (!ids) {
       if (typeof req.prompt !== 'string') throw new RangeError('generate needs a prompt, fim or ids');
       ids = this.encode(req.prompt);
+      // A text prompt starts a document, as every training row starts with <|begin_text|>.
+      if (bos !== null && ids[0] !== bos) ids = [bos, ...ids];
     }
-    const bos = this.model.manifest.specialTokens.bos;
     if (ids.length === 0 && bos !== null) ids = [bos];
     return generate(this.model, { ...req, ids }, onToken, cancel, req.reusePrompt ? this.prompts : undefined);
   }

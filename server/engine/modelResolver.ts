@@ -38,15 +38,19 @@ export async function resolveModelDir(dir: string, dtype: WeightDtype = 'fp32', 
     throw new CheckpointError(`${dir} is neither a built model (manifest.json) nor a checkpoint (config.json)`);
   }
   const ck = new HuginnCheckpoint(dir);
-  const key = fingerprint(ck, dtype);
-  const cacheDir = path.join(modelCacheRoot(), `${path.basename(path.resolve(dir))}-${dtype}-${crypto.createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 12)}`);
-  const stamp = path.join(cacheDir, 'source-fingerprint');
-  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === key && fs.existsSync(path.join(cacheDir, 'manifest.json'))) {
-    return { dir: cacheDir, built: false };
-  }
+  // One folder per source fingerprint: a changed checkpoint gets a new folder, and two processes
+  // building the same one at once (two editor windows) produce the same folder, so the second
+  // simply keeps the first's build.
+  const stem = `${path.basename(path.resolve(dir))}-${dtype}-${crypto.createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 12)}`;
+  const cacheDir = path.join(modelCacheRoot(), `${stem}-${fingerprint(ck, dtype).slice(0, 16)}`);
+  if (fs.existsSync(path.join(cacheDir, 'manifest.json'))) return { dir: cacheDir, built: false };
   log(`building ${dir} (${dtype}) into ${cacheDir}`);
   fs.mkdirSync(path.dirname(cacheDir), { recursive: true });
-  await buildModel({ checkpointDir: dir, outDir: cacheDir, dtype, log });
-  fs.writeFileSync(stamp, key);
+  await buildModel({ checkpointDir: dir, outDir: cacheDir, dtype, log, keepExisting: true });
+  // Builds of earlier versions of this checkpoint are stale now (best effort: they may be in use).
+  for (const name of fs.readdirSync(modelCacheRoot())) {
+    const stale = (name === stem || name.startsWith(`${stem}-`)) && !name.includes('.building-') && name !== path.basename(cacheDir);
+    if (stale) fs.rmSync(path.join(modelCacheRoot(), name), { recursive: true, force: true });
+  }
   return { dir: cacheDir, built: true };
 }

@@ -1,6 +1,6 @@
 // The recurrent-copilot CLI as a user runs it: a real process, real files, real model.
 import * as assert from 'assert';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { makeCheckpoint, referenceLogits, relativeError, REPO, tmpDir } from '../helpers/reference';
@@ -89,6 +89,26 @@ describe('recurrent-copilot CLI', function () {
     const later = new Date(Date.now() + 5000);
     fs.utimesSync(cfg, later, later);
     assert.match(cli(args, env).stderr, /building/);
+    assert.strictEqual(fs.readdirSync(cache).length, 1, 'the stale build is removed');
+  });
+
+  it('two processes building the same checkpoint at once both succeed and share one build', async function () {
+    const env = { ...process.env, RECURRENT_COPILOT_CACHE: tmpDir('race') };
+    const args = [BIN, 'generate', '--model', checkpoint, '--ids', '1,2', '--steps', '2', '--max-tokens', '3', '--json'];
+    const run = () =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const p = spawn(process.execPath, args, { env });
+        let stdout = '';
+        let stderr = '';
+        p.stdout.on('data', (d) => (stdout += d));
+        p.stderr.on('data', (d) => (stderr += d));
+        p.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+    const [a, b] = await Promise.all([run(), run()]);
+    assert.strictEqual(a.code, 0, a.stderr);
+    assert.strictEqual(b.code, 0, b.stderr);
+    assert.deepStrictEqual(JSON.parse(a.stdout).ids, JSON.parse(b.stdout).ids);
+    assert.strictEqual(fs.readdirSync(env.RECURRENT_COPILOT_CACHE).length, 1);
   });
 
   const bad: [string, string[], number, RegExp][] = [
