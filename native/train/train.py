@@ -160,7 +160,7 @@ class Batches:
     """Rows of <|begin_text|> + seq_len stream tokens. Each row comes wholly from one source,
     math with probability math_fraction, so the token mix is exact in expectation and each
     source stays a continuous stream (code is packed back to back and split across rows; math
-rows hold whole problems, padded)."""
+    rows hold whole problems, padded)."""
 
     def __init__(self, tok, cfg, seed, state=None):
         state = state or {}
