@@ -81,16 +81,12 @@ export async function buildModel(opts: BuildOptions): Promise<Manifest> {
       builder: BUILDER_VERSION,
     };
     fs.writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    if (!opts.keepExisting) fs.rmSync(outDir, { recursive: true, force: true });
     const done = path.join(outDir, 'manifest.json');
-    if (opts.keepExisting && fs.existsSync(done)) {
-      fs.rmSync(tmp, { recursive: true, force: true });
-      return JSON.parse(fs.readFileSync(done, 'utf8'));
-    }
-    fs.rmSync(outDir, { recursive: true, force: true });
     try {
       fs.renameSync(tmp, outDir);
     } catch (e) {
-      // Lost a race to a concurrent build of the same folder after our rm: keep the winner's.
+      // outDir is a finished build (builds only ever appear by this rename): another process won.
       if (!opts.keepExisting || !fs.existsSync(done)) throw e;
       fs.rmSync(tmp, { recursive: true, force: true });
       return JSON.parse(fs.readFileSync(done, 'utf8'));

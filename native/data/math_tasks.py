@@ -80,9 +80,15 @@ def _chain_program(d, rng):
     return "\n".join(lines) + "\n", names, env
 
 
+def _query(v, env):
+    """The print line asking for variable v and its answer (what Python prints)."""
+    return f"print({v} % 10)\n", str(env[v] % 10)
+
+
 def _chain(d, rng):
     program, names, env = _chain_program(d, rng)
-    return program + f"print({names[d]} % 10)\n", str(env[names[d]] % 10)
+    question, answer = _query(names[d], env)
+    return program + question, answer
 
 
 def chain_training_text(d, rng, extra_queries):
@@ -92,11 +98,12 @@ def chain_training_text(d, rng, extra_queries):
     ~70 of prompt; the extra queries (shallower hops, distractor chains) add supervision of the
     same skill to every program, which a small model needs to leave the plateau in time."""
     program, names, env = _chain_program(d, rng)
-    first = program + f"print({names[d]} % 10)\n"
-    text = first + str(env[names[d]] % 10)
+    question, answer = _query(names[d], env)
+    first = program + question
+    text = first + answer
     others = [v for v in names if v != names[d]]
     for v in rng.sample(others, min(extra_queries, len(others))):
-        text += f"\nprint({v} % 10)\n{env[v] % 10}"
+        text += "\n" + "".join(_query(v, env))
     return first, text + END_TEXT
 
 

@@ -127,7 +127,7 @@ async function main() {
   const out = path.join(REPO, 'bench-results');
   fs.mkdirSync(out, { recursive: true });
   if (sample) {
-    await writeChart(path.join(out, "iterations-per-token.png"), [{ label: `exit kl<1e-3 on: ${JSON.stringify(PROMPTS[0]).slice(0, 40)}`, points: sample.iterations.map((y, x) => ({ x, y })) }], {
+    await writeChart(path.join(out, 'iterations-per-token.png'), [{ label: `exit kl<1e-3 on: ${JSON.stringify(PROMPTS[0]).slice(0, 40)}`, points: sample.iterations.map((y, x) => ({ x, y })) }], {
       title: 'Iterations per generated token (adaptive exit, max 32)',
       xLabel: 'generated token',
       yLabel: 'iterations',

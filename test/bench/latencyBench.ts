@@ -7,6 +7,9 @@ const STEPS_PER_LEVEL = [2, 4, 8, 16, 32];
 const ROUNDS = Number(process.env.LATENCY_ROUNDS ?? 3);
 
 const LONG_FILE = Array.from({ length: 40 }, (_, i) => `def helper_${i}(x, y):\n    return x * ${i} + y\n`).join('\n') + '\n';
+// The long file with the cursor at the end of an unfinished line.
+const LONG_TEXT = LONG_FILE + 'def summary(rows):\n    total = 0\n    for r in rows:\n        total += ';
+const LONG_LINE = LONG_TEXT.split('\n').length - 1;
 
 // Documents with cursor positions: [text, line, character, multiline].
 const CASES: [string, string, number, number, boolean][] = [
@@ -19,7 +22,7 @@ const CASES: [string, string, number, number, boolean][] = [
   ['py', 'a = 3\nb = a + 4\nc = b * 2\nprint(c % 10)\n', 4, 0, false],
   ['py', 'x = compute(a, b', 0, 16, false],
   // A long file: the whole 2,000-character prefix window is in play.
-  ['py', LONG_FILE + 'def summary(rows):\n    total = 0\n    for r in rows:\n        total += ', 3 + LONG_FILE.split('\n').length - 1, 17, false],
+  ['py', LONG_TEXT, LONG_LINE, LONG_TEXT.split('\n')[LONG_LINE].length, false],
 ];
 
 function percentile(xs: number[], p: number): number {
@@ -59,16 +62,14 @@ async function main() {
   // Typing at the end of a long file (2,000-character prefix window): each keystroke's request
   // reuses the previous prompt's KV cache up to the edit.
   const uri = 'file:///bench/typing.py';
-  const text = LONG_FILE + 'def summary(rows):\n    total = 0\n    for r in rows:\n        total += ';
-  const line = text.split('\n').length - 1;
-  let col = text.split('\n')[line].length;
-  lsp.open(uri, text, 'python');
+  let col = LONG_TEXT.split('\n')[LONG_LINE].length;
+  lsp.open(uri, LONG_TEXT, 'python');
   const typing: number[] = [];
   for (let i = 0; i < 12; i++) {
-    lsp.insert(uri, line, col, 'r'[0]);
+    lsp.insert(uri, LONG_LINE, col, 'r');
     col++;
     const t0 = performance.now();
-    await lsp.complete(uri, line, col, { level: 2, steps: STEPS_PER_LEVEL[2], exitThreshold: 1e-3, maxTokens: 16, timeCapMs: 5000, multiline: false });
+    await lsp.complete(uri, LONG_LINE, col, { level: 2, steps: STEPS_PER_LEVEL[2], exitThreshold: 1e-3, maxTokens: 16, timeCapMs: 5000, multiline: false });
     if (i > 0) typing.push(performance.now() - t0); // the first one is the cold prefill
   }
   console.log(`\ntyping at the end of a long file (level 2, prompt cache): p50 ${percentile(typing, 50).toFixed(0)} ms, p95 ${percentile(typing, 95).toFixed(0)} ms`);

@@ -48,8 +48,8 @@ async function main() {
   const out = path.join(REPO, 'bench-results');
   fs.mkdirSync(out, { recursive: true });
   const series = [...acc].filter(([k]) => !k.startsWith('add')).map(([label, row]) => ({ label, points: row.map((y, i) => ({ x: STEPS[i], y: 100 * y })) }));
-  await writeChart(path.join(out, "scaling.png"), series, { title: 'Held-out math accuracy vs recurrent iterations', xLabel: 'iterations r', yLabel: 'exact match %', xLog2: true, yMin: 0, yMax: 100 });
-  await writeChart(path.join(out, "scaling-code.png"), [{ label: 'held-out code', points: bpb.map((y, i) => ({ x: STEPS[i], y })) }], { title: 'Held-out code bits per byte vs iterations', xLabel: 'iterations r', yLabel: 'bits/byte', xLog2: true });
+  await writeChart(path.join(out, 'scaling.png'), series, { title: 'Held-out math accuracy vs recurrent iterations', xLabel: 'iterations r', yLabel: 'exact match %', xLog2: true, yMin: 0, yMax: 100 });
+  await writeChart(path.join(out, 'scaling-code.png'), [{ label: 'held-out code', points: bpb.map((y, i) => ({ x: STEPS[i], y })) }], { title: 'Held-out code bits per byte vs iterations', xLabel: 'iterations r', yLabel: 'bits/byte', xLog2: true });
   fs.writeFileSync(path.join(out, 'scaling.json'), JSON.stringify({ steps: STEPS, accuracy: Object.fromEntries(acc), bpb }, null, 2));
   console.log(`\nplots: ${path.join(out, 'scaling.png')}, ${path.join(out, 'scaling-code.png')}`);
 }

@@ -3,15 +3,13 @@
 // runs: stopping it inside onnxruntime's run aborts the whole process, which is the process-level
 // crash the VS Code test (f) covers by killing the server mid-request.)
 import * as assert from 'assert';
-import * as path from 'path';
 import { CancellationTokenSource } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { buildModel } from '../../native/builder/build';
 import { CompletionService } from '../../server/lsp/completionService';
 import { ModelHost } from '../../server/lsp/modelHost';
 import { DEFAULT_SETTINGS } from '../../server/lsp/settings';
 import { CompletionStats } from '../../server/lsp/stats';
-import { makeCheckpoint, tmpDir } from '../helpers/reference';
+import { builtModel } from '../helpers/reference';
 
 describe('engine worker crash inside the server', function () {
   let host: ModelHost;
@@ -20,9 +18,7 @@ describe('engine worker crash inside the server', function () {
   const budget = { level: 2, steps: 64, exitThreshold: null, maxTokens: 200, timeCapMs: 30000, multiline: false };
 
   before(async function () {
-    const checkpoint = makeCheckpoint({ nEmbd: 64, nHeads: 4, prelude: 1, core: 2, coda: 1, intermediate: 128, vocab: 512, seed: 12 });
-    const model = path.join(tmpDir('crash'), 'model');
-    await buildModel({ checkpointDir: checkpoint, outDir: model, dtype: 'fp32' });
+    const model = await builtModel({ nEmbd: 64, nHeads: 4, prelude: 1, core: 2, coda: 1, intermediate: 128, vocab: 512, seed: 12 }, 'crash');
     host = new ModelHost({ ...DEFAULT_SETTINGS, modelPath: model, device: 'cpu' }, () => {}, () => {});
     await host.load();
     service = new CompletionService(host, new CompletionStats(), () => DEFAULT_SETTINGS, () => {}, () => {});
