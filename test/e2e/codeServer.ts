@@ -114,12 +114,6 @@ export function machineSettings(modelPath: string | undefined): Record<string, u
   return modelPath ? { 'recurrentCopilot.modelPath': modelPath } : {};
 }
 
-/**
- * VS Code 1.139 has no default key for "Trigger Inline Suggestion" (Copilot used to bring Alt+\);
- * the profile binds it.
- */
-export const KEYBINDINGS = [{ key: 'alt+\\', command: 'editor.action.inlineSuggest.trigger', when: 'editorTextFocus && !editorReadonly' }];
-
 export const SAMPLE_FILES: Record<string, string> = {
   'sample.py': [
     'def add(a, b):',
@@ -178,7 +172,8 @@ export function writeSampleWorkspace(dir: string): void {
 }
 
 /**
- * A private profile under `root`: user-data-dir with settings and keybindings, extensions dir
+ * A private profile under `root`: user-data-dir with settings (Alt+\ for the inline-suggest
+ * trigger comes from the extension's own keybindings), extensions dir
  * with the extension, and the sample workspace.
  */
 export function createProfile(
@@ -199,7 +194,6 @@ export function createProfile(
   fs.mkdirSync(path.dirname(profile.machineSettingsFile), { recursive: true });
   fs.writeFileSync(profile.settingsFile, JSON.stringify(settings, null, 2) + '\n');
   fs.writeFileSync(profile.machineSettingsFile, JSON.stringify(machine, null, 2) + '\n');
-  fs.writeFileSync(path.join(profile.userDataDir, 'User', 'keybindings.json'), JSON.stringify(KEYBINDINGS, null, 2) + '\n');
   // An empty config file of our own: otherwise code-server writes ~/.config/code-server/config.yaml.
   fs.writeFileSync(
     path.join(root, 'code-server.yaml'),

@@ -54,8 +54,7 @@ async function main(args: string[]): Promise<void> {
   };
   const settings = { ...readJson(path.join(root, 'user-data', 'User', 'settings.json')), ...userSettings() };
   const machine = readJson(path.join(root, 'user-data', 'Machine', 'settings.json'));
-  if (model) machine['recurrentCopilot.modelPath'] = model;
-  else delete machine['recurrentCopilot.modelPath'];
+  delete machine['recurrentCopilot.modelPath']; // machineSettings(model) sets it when a model is given
   const profile = createProfile(root, source, settings, { ...machine, ...machineSettings(model) });
   if (source.kind === 'vsix') fs.rmSync(source.vsix, { force: true });
 
