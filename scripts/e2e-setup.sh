@@ -27,20 +27,15 @@ started=$(date +%s)
 log() { printf '[e2e-setup] %s\n' "$*"; }
 
 # --- Debian packages ------------------------------------------------------------------------
-missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-done
-if [ ${#missing[@]} -eq 0 ]; then
+. "$(dirname "$0")/lib/debs.sh"
+missing_debs "${APT_PACKAGES[@]}"
+if [ ${#MISSING_DEBS[@]} -eq 0 ]; then
   log "Debian packages: all present"
 elif [ "${E2E_SKIP_APT:-}" = 1 ]; then
-  log "Debian packages missing (E2E_SKIP_APT=1, not installing): ${missing[*]}"; exit 1
+  log "Debian packages missing (E2E_SKIP_APT=1, not installing): ${MISSING_DEBS[*]}"; exit 1
 else
-  log "Debian packages: installing ${missing[*]}"
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  log "Debian packages: installing ${MISSING_DEBS[*]}"
+  install_debs "${MISSING_DEBS[@]}"
 fi
 
 mkdir -p "$TOOLS"

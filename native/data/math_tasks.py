@@ -29,7 +29,7 @@ Why these choices:
 
 API:
   generate(family, difficulty, rng) -> (prompt, answer)   rng is a random.Random
-  chain_training_text(d, rng, k) -> (prompt, text): a chain example with up to k more queries.
+  chain_training_text(d, rng, k) -> [(question, answer)]: a chain example with up to k more queries.
   training_stream(seed)  -> infinite iterator of training texts (prompt + answer + END_TEXT),
                             chain/expr d in 1..6, add d in 1..6, never a held-out prompt.
   heldout_sets(seed=HELDOUT_SEED) -> {(family, d): [(prompt, answer), ...]} with
@@ -92,19 +92,19 @@ def _chain(d, rng):
 
 
 def chain_training_text(d, rng, extra_queries):
-    """A chain prompt + answer (exactly what generate("chain", d, rng) gives, so the held-out
-    exclusion applies to it), then up to extra_queries more print lines about other variables of
-    the same program, each followed by its answer, then END_TEXT. A query answer is 1 token in
-    ~70 of prompt; the extra queries (shallower hops, distractor chains) add supervision of the
-    same skill to every program, which a small model needs to leave the plateau in time."""
+    """A chain example as (question, answer) pairs: first exactly what generate("chain", d, rng)
+    gives (so the held-out exclusion applies to it), then up to extra_queries more print lines
+    about other variables of the same program ("\nprint(x % 10)\n", answer). The training text
+    is the pairs joined, then END_TEXT. The extra queries (shallower hops, distractor chains) add
+    supervision of the same skill to every program."""
     program, names, env = _chain_program(d, rng)
     question, answer = _query(names[d], env)
-    first = program + question
-    text = first + answer
+    pairs = [(program + question, answer)]
     others = [v for v in names if v != names[d]]
     for v in rng.sample(others, min(extra_queries, len(others))):
-        text += "\n" + "".join(_query(v, env))
-    return first, text + END_TEXT
+        q, a = _query(v, env)
+        pairs.append(("\n" + q, a))
+    return pairs
 
 
 def _render(node, parent_prec=0, right=False):
@@ -203,18 +203,16 @@ if __name__ == "__main__":
     for fam, d in (("chain", 2), ("expr", 2), ("add", 3)):
         hits = sum(prompt_hash(generate(fam, d, r)[0]) in banned for _ in range(20000))
         print(f"{fam} d={d}: {hits}/20000 random prompts are held-out (rejected in training)")
-    # A multi-query chain text starts with exactly the single-query example of the same draw, and
-    # every printed answer is what Python prints for the program.
+    # A multi-query chain starts with exactly the single-query example of the same draw, and every
+    # answer is what Python prints for the program.
     for seed in range(200):
         d = 1 + seed % 6
-        first, text = chain_training_text(d, random.Random(seed), 3)
-        p, a = generate("chain", d, random.Random(seed))
-        assert first == p and text.startswith(p + a), (text, p, a)
-        body = text[: -len(END_TEXT)]
-        program = body[: body.index("print(")]
+        pairs = chain_training_text(d, random.Random(seed), 3)
+        assert pairs[0] == generate("chain", d, random.Random(seed)), pairs
+        program = pairs[0][0][: pairs[0][0].index("print(")]
         env = {}
         exec(program, {}, env)
-        for block in body[len(program):].split("print(")[1:]:
-            var, ans = block.split(" % 10)\n")
-            assert int(ans.strip()) == env[var] % 10, (text, var, ans)
+        for q, a in pairs:
+            var = q.split("print(")[1].split(" % 10)")[0]
+            assert q.endswith("\n") and int(a) == env[var] % 10, (pairs, q, a)
     print("ok")

@@ -85,57 +85,82 @@ def code_tokens(tok, seed, fim_rate, piece_chars):
     return arr
 
 
-def math_texts(seed, family_weights, d_weights, chain_extra_queries=0):
+def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_problems=0):
     """Like math_tasks.training_stream (same generators, same held-out exclusion, training
     difficulties only), but with the family mix and the weights of d = 1..len(d_weights) taken
-    from the config: the pilots showed that a small model spends its whole budget on a plateau
-    when deep problems are as frequent as shallow ones, so the config leans towards small d.
-    A chain program gets up to chain_extra_queries more questions (math_tasks.chain_training_text)."""
+    from the config. Yields each problem as [(question, answer), ...] (several for a chain
+    program with chain_extra_queries more questions, math_tasks.chain_training_text); its text is
+    the pairs joined, then <|end_text|>.
+
+    Curriculum: with stage_problems > 0, the first stage_problems problems have d = 1, the next
+    d <= 2 (weights d_weights[:2]), and so on up to len(d_weights). A pilot on the whole mix at
+    once stayed at chance for 2,000 steps; at d = 1 alone it left chance after 700. The stages
+    count problems, not steps, so a resumed run replays exactly the same stream."""
     banned = {math_tasks.prompt_hash(p) for items in math_tasks.heldout_sets().values() for p, _ in items}
     families, fw = zip(*family_weights.items())
-    ds = range(1, len(d_weights) + 1)
-    assert all(d in math_tasks.TRAIN_D[f] for f in families for d in ds), "d beyond the training range"
+    assert all(d in math_tasks.TRAIN_D[f] for f in families for d in range(1, len(d_weights) + 1)), "d beyond the training range"
     rng = random.Random(f"train/{seed}")
+    count = 0
     while True:
+        k = min(count // stage_problems + 1, len(d_weights)) if stage_problems else len(d_weights)
         family = rng.choices(families, fw)[0]
-        d = rng.choices(ds, d_weights)[0]
+        d = rng.choices(range(1, k + 1), d_weights[:k])[0]
         if family == "chain" and chain_extra_queries:
-            p, text = math_tasks.chain_training_text(d, rng, rng.randint(0, chain_extra_queries))
+            pairs = math_tasks.chain_training_text(d, rng, rng.randint(0, chain_extra_queries))
         else:
-            p, a = math_tasks.generate(family, d, rng)
-            text = p + a + math_tasks.END_TEXT
-        if math_tasks.prompt_hash(p) not in banned:
-            yield text
+            pairs = [math_tasks.generate(family, d, rng)]
+        if math_tasks.prompt_hash(pairs[0][0]) not in banned:
+            count += 1
+            yield pairs
 
 
 class MathStream:
-    """Tokens of math_texts(...), endless. Resumable: the position is the number of texts drawn
-    so far plus the tokens left over from the last one."""
+    """Tokens of math_texts(...), endless, each with a loss flag. Resumable: the position is the
+    number of problems drawn so far plus the tokens left over from the last one.
+
+    With answers_only, the loss sees only the answer tokens and the token after each answer (the
+    stop: <|end_text|> or the line break before the next question). The questions are random
+    digits and letters; their next-token loss is noise that, in the pilots, kept even
+    `(a + b) % 10` at chance for 60k problems, while answer-only loss learnt it in 300 steps."""
 
     def __init__(self, tok, seed, data_cfg, state=None):
         self.tok, self.count, self.buf, self.pad = tok, 0, [], tok.token_id("<|pad|>")
+        self.end = tok.token_id("<|end_text|>")
+        self.answers_only = data_cfg.get("math_loss", "all") == "answers"
         self.texts = math_texts(seed, data_cfg["math_families"], data_cfg["math_d_weights"],
-                                data_cfg.get("chain_extra_queries", 0))
+                                data_cfg.get("chain_extra_queries", 0), data_cfg.get("math_stage_problems", 0))
         if state:
             for _ in range(state["count"]):  # replay the generator (fast: ~50k texts/s)
                 next(self.texts)
-            self.count, self.buf = state["count"], list(state["buf"])
+            self.count, self.buf = state["count"], [tuple(t) for t in state["buf"]]
+
+    def encode(self, pairs):
+        """[(token, in_loss)] of one problem. Question and answer are tokenized apart, as the engine
+        sees them (the prompt alone, then generated tokens); the formats make that equal to
+        tokenizing the joined text."""
+        out, after_answer = [], False
+        for question, answer in pairs:
+            for i, t in enumerate(self.tok.encode(question)):
+                out.append((t, not self.answers_only or (after_answer and i == 0)))
+            out += [(t, True) for t in self.tok.encode(answer)]
+            after_answer = True
+        return out + [(self.end, True)]
 
     def take(self, n):
-        """n tokens: whole texts back to back, then <|pad|> (no loss) up to n. A text is never split
-        across rows (its second half would be an answer without its question), unless it is
-        longer than a row on its own."""
+        """n (token, in_loss): whole problems back to back, then <|pad|> (no loss) up to n. A
+        problem is never split across rows (its second half would be an answer without its
+        question), unless it is longer than a row on its own."""
         out = []
         while True:
             if not self.buf:
-                self.buf = self.tok.encode(next(self.texts))
+                self.buf = self.encode(next(self.texts))
                 self.count += 1
             if len(out) + len(self.buf) > n:
                 break
             out, self.buf = out + self.buf, []
         if not out:
             out, self.buf = self.buf[:n], self.buf[n:]
-        return out + [self.pad] * (n - len(out))
+        return out + [(self.pad, False)] * (n - len(out))
 
     def state(self):
         return {"count": self.count, "buf": list(self.buf)}
@@ -150,7 +175,7 @@ class CodeStream:
     def take(self, n):
         idx = (self.pos + np.arange(n)) % len(self.tokens)
         self.pos = int((self.pos + n) % len(self.tokens))
-        return self.tokens[idx].tolist()
+        return [(t, True) for t in self.tokens[idx].tolist()]
 
     def state(self):
         return {"pos": self.pos}
@@ -165,7 +190,7 @@ class Batches:
     def __init__(self, tok, cfg, seed, state=None):
         state = state or {}
         self.seq_len, self.batch, self.math_fraction = cfg["train"]["seq_len"], cfg["train"]["batch_size"], cfg["data"]["math_fraction"]
-        self.bos = tok.token_id("<|begin_text|>")
+        self.bos, self.pad = tok.token_id("<|begin_text|>"), tok.token_id("<|pad|>")
         self.math = MathStream(tok, seed, cfg["data"], state.get("math"))
         self.code = CodeStream(code_tokens(tok, seed, cfg["data"]["fim_rate"], cfg["data"]["code_piece_chars"]), state.get("code"))
         self.rng = random.Random(f"mix/{seed}")
@@ -174,9 +199,11 @@ class Batches:
 
     def next(self):
         is_math = [self.rng.random() < self.math_fraction for _ in range(self.batch)]
-        rows = [[self.bos] + (self.math if m else self.code).take(self.seq_len) for m in is_math]
-        t = torch.tensor(rows, dtype=torch.long)
-        return t[:, :-1], t[:, 1:], torch.tensor(is_math)  # inputs, next-token targets, math rows
+        rows = [[(self.bos, False)] + (self.math if m else self.code).take(self.seq_len) for m in is_math]
+        ids = torch.tensor([[t for t, _ in r] for r in rows], dtype=torch.long)
+        in_loss = torch.tensor([[k for _, k in r] for r in rows], dtype=torch.bool)
+        # inputs, next-token targets (<|pad|>, ignored by the loss, where a target is out of it), math rows
+        return ids[:, :-1], ids[:, 1:].masked_fill(~in_loss[:, 1:], self.pad), torch.tensor(is_math)
 
     def state(self):
         return {"math": self.math.state(), "code": self.code.state(), "rng": self.rng.getstate()}

@@ -45,6 +45,38 @@ describe('training (smoke)', function () {
     assert.match(out, /\nok\n$/);
   });
 
+  it('math rows with math_loss "answers": the loss sees exactly the answers and the stop after each', function () {
+    this.timeout(120_000);
+    // Rebuild each problem's supervised text from the trainer's own rows and compare it with the
+    // answers the generator gave: "<answer><stop>" per question, stop = "\n" or <|end_text|>.
+    const script = `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(path.join(REPO, 'native/train'))})
+import train as T
+cfg = json.load(open(${JSON.stringify(SMOKE)}))
+assert cfg["data"]["math_loss"] == "answers"
+tok = T.Tokenizer(T.os.path.join(T.TOKENIZER_DIR, "tokenizer.json"))
+ms = T.MathStream(tok, 0, cfg["data"])
+problems = T.math_texts(0, cfg["data"]["math_families"], cfg["data"]["math_d_weights"], cfg["data"]["chain_extra_queries"])
+row = ms.take(4000)
+n = 0
+for pairs in problems:
+    want = "".join(a + "\\n" for _, a in pairs)[:-1] + "<|end_text|>"
+    toks = ms.encode(pairs)
+    assert [t for t, _ in row[:len(toks)]] == [t for t, _ in toks]
+    got = tok.decode([t for t, k in row[:len(toks)] if k])
+    assert got == want, (pairs, got, want)
+    assert sum(k for _, k in toks) < len(toks) / 2
+    row, n = row[len(toks):], n + 1
+    if not row or row[0][0] == tok.token_id("<|pad|>"):
+        break
+print("checked", n)
+`;
+    const out = execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' });
+    const n = Number(/checked (\d+)/.exec(out)?.[1]);
+    assert.ok(n > 20, out);
+  });
+
   it('the loss falls over a few dozen steps', function () {
     const log = losses(out);
     assert.strictEqual(log[log.length - 1].step, 40);
