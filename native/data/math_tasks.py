@@ -7,12 +7,14 @@ than anything seen in training (d = 8, 10 here vs. d <= 6 in training).
 
 Format (every example is a pair prompt/answer; the training text is prompt + answer + END_TEXT):
 
-  chain  d = number of dependent hops (one variable's value flows through d assignments).
-         Single-letter variables, values are digits, ops + - * with a constant 1..9, distractor
-         assignments (their own chains) interleaved. The prompt ends with a newline after the
-         print line and the answer is one digit (Python semantics of the program):
-             prompt: "a = 4\\nq = 7\\nb = a + 3\\nc = b * 2\\nprint(c % 10)\\n"
+  chain  variable tracking: d = number of dependent hops (one variable's value is copied
+         through d assignments). Single-letter variables, values are digits, distractor
+         assignments (constants, and copies among themselves) interleaved. The prompt ends with
+         a newline after the print line and the answer is one digit (what Python prints):
+             prompt: "a = 4\\nq = 7\\nb = a\\nc = b\\nprint(c)\\n"
              answer: "4"
+         (Up to the second default model each hop also applied + - * with a constant, mod 10;
+         with that, no run this machine can afford got past chance even at d = 1.)
   expr   d = number of binary operations in a random nested expression over digits 1..9 with
          + - * and the minimal parentheses Python needs; answer is the value mod 10:
              prompt: "((3 + 4) * 2 - 5) % 10 = "      answer: "9"
@@ -62,11 +64,11 @@ def _chain_program(d, rng):
     main, others = names[: d + 1], names[d + 1:]
     main_lines = [f"{main[0]} = {rng.randint(0, 9)}"]
     for i in range(1, d + 1):
-        main_lines.append(f"{main[i]} = {main[i - 1]} {rng.choice(_OPS)} {rng.randint(1, 9)}")
+        main_lines.append(f"{main[i]} = {main[i - 1]}")
     other_lines, defined = [], []
     for v in others:
         if defined and rng.random() < 0.6:
-            other_lines.append(f"{v} = {rng.choice(defined)} {rng.choice(_OPS)} {rng.randint(1, 9)}")
+            other_lines.append(f"{v} = {rng.choice(defined)}")
         else:
             other_lines.append(f"{v} = {rng.randint(0, 9)}")
         defined.append(v)
@@ -82,7 +84,7 @@ def _chain_program(d, rng):
 
 def _query(v, env):
     """The print line asking for variable v and its answer (what Python prints)."""
-    return f"print({v} % 10)\n", str(env[v] % 10)
+    return f"print({v})\n", str(env[v])
 
 
 def _chain(d, rng):
@@ -94,7 +96,7 @@ def _chain(d, rng):
 def chain_training_text(d, rng, extra_queries):
     """A chain example as (question, answer) pairs: first exactly what generate("chain", d, rng)
     gives (so the held-out exclusion applies to it), then up to extra_queries more print lines
-    about other variables of the same program ("\nprint(x % 10)\n", answer). The training text
+    about other variables of the same program ("\nprint(x)\n", answer). The training text
     is the pairs joined, then END_TEXT. The extra queries (shallower hops, distractor chains) add
     supervision of the same skill to every program."""
     program, names, env = _chain_program(d, rng)
@@ -213,6 +215,6 @@ if __name__ == "__main__":
         env = {}
         exec(program, {}, env)
         for q, a in pairs:
-            var = q.split("print(")[1].split(" % 10)")[0]
-            assert q.endswith("\n") and int(a) == env[var] % 10, (pairs, q, a)
+            var = q.split("print(")[1].split(")")[0]
+            assert q.endswith("\n") and int(a) == env[var], (pairs, q, a)
     print("ok")

@@ -21,7 +21,7 @@ const PROMPTS = [
   'class Stack:\n    def __init__(self):\n        self.items = []\n\n    def push(self, x):\n        ',
   'const sum = (a, b) => ',
   'function isEven(n) {\n  return ',
-  'a = 3\nb = a + 4\nc = b * 2\nprint(c % 10)\n',
+  'a = 3\nq = 5\nb = a\nc = b\nprint(c)\n',
   '((2 + 5) * 3 - 4) % 10 = ',
   '4821 + 377 = ',
   'x = [1, 2, 3]\ny = [v * 2 for v in ',

@@ -19,7 +19,7 @@ const CASES: [string, string, number, number, boolean][] = [
   ['js', 'function clamp(x, lo, hi) {\n  return Math.min(', 1, 18, false],
   ['js', 'const items = [];\nfor (let i = 0; i < 10; i++) {\n  ', 2, 2, true],
   ['md', 'The sum $3 + 4 = ', 0, 17, false],
-  ['py', 'a = 3\nb = a + 4\nc = b * 2\nprint(c % 10)\n', 4, 0, false],
+  ['py', 'a = 3\nq = 5\nb = a\nc = b\nprint(c)\n', 4, 0, false],
   ['py', 'x = compute(a, b', 0, 16, false],
   // A long file: the whole 2,000-character prefix window is in play.
   ['py', LONG_TEXT, LONG_LINE, LONG_TEXT.split('\n')[LONG_LINE].length, false],
