@@ -70,6 +70,11 @@ for pairs in problems:
     row, n = row[len(toks):], n + 1
     if not row or row[0][0] == tok.token_id("<|pad|>"):
         break
+# the curriculum (math_stage_problems): the first stage is d = 1 only (a chain of d hops has
+# d + 1 main lines and at most d + 1 distractors), the next stages go deeper
+staged = T.math_texts(0, {"chain": 1.0}, [1, 1, 1], 0, 30)
+lines = [pairs[0][0].count("\\n") - 1 for pairs in (next(staged) for _ in range(90))]
+assert max(lines[:30]) <= 4 and max(lines[60:]) > 6, lines
 print("checked", n)
 `;
     const out = execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' });
