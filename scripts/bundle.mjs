@@ -28,6 +28,7 @@ import * as esbuild from 'esbuild';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -129,61 +130,46 @@ export async function checkServer(serverJs, { model, shipped = false } = {}) {
   else if (shipped) delete env.RECURRENT_COPILOT_DEFAULT_MODEL;
   const waitForModel = Boolean(model || shipped);
   const child = spawn(process.execPath, [serverJs, '--stdio'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
-  let buffer = Buffer.alloc(0);
-  const waiters = [];
-  const received = [];
-  child.stdout.on('data', (chunk) => {
-    buffer = Buffer.concat([buffer, chunk]);
-    for (;;) {
-      const header = buffer.indexOf('\r\n\r\n');
-      if (header < 0) return;
-      const length = Number(/Content-Length: (\d+)/i.exec(buffer.subarray(0, header).toString())[1]);
-      if (buffer.length < header + 4 + length) return;
-      const message = JSON.parse(buffer.subarray(header + 4, header + 4 + length).toString());
-      buffer = buffer.subarray(header + 4 + length);
-      received.push(message);
-      for (const w of [...waiters]) if (w.match(message)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(message); }
-    }
-  });
-  const send = (message) => {
-    const body = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...message }));
-    child.stdin.write(`Content-Length: ${body.length}\r\n\r\n`);
-    child.stdin.write(body);
-  };
-  const waitFor = (match, what, ms) =>
-    new Promise((resolve, reject) => {
-      const found = received.find(match);
-      if (found) return resolve(found);
-      const timer = setTimeout(() => reject(new Error(`${path.relative(root, serverJs)}: no ${what} within ${ms} ms`)), ms);
-      waiters.push({ match, resolve: (m) => { clearTimeout(timer); resolve(m); } });
+  const connection = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+  const within = (promise, what, ms) => {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${path.relative(root, serverJs)}: no ${what} within ${ms} ms`)), ms);
     });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  };
+  // The server announces its model's state; register before listening so none is missed.
+  const loaded = new Promise((resolve) => {
+    connection.onNotification('recurrent/status', (status) => {
+      if (status.state !== 'loading') resolve(status);
+    });
+  });
+  connection.listen();
   try {
-    send({ id: 1, method: 'initialize', params: { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: {} } });
-    const init = await waitFor((m) => m.id === 1, 'initialize response', 20_000);
-    if (!init.result?.capabilities?.inlineCompletionProvider) throw new Error(`initialize: no inlineCompletionProvider in ${JSON.stringify(init)}`);
-    send({ method: 'initialized', params: {} });
+    const init = await within(connection.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: {} }), 'initialize response', 20_000);
+    if (!init?.capabilities?.inlineCompletionProvider) throw new Error(`initialize: no inlineCompletionProvider in ${JSON.stringify(init)}`);
+    await connection.sendNotification('initialized', {});
     console.log(`check: ${path.relative(root, serverJs)} answered initialize (inline completions advertised)`);
     if (!waitForModel) return;
-    const ready = await waitFor((m) => m.method === 'recurrent/status' && m.params.state !== 'loading', 'model load', 120_000);
-    if (ready.params.state !== 'ready') throw new Error(`model did not load: ${ready.params.message}`);
-    console.log(`check: model loaded from ${ready.params.model} on ${ready.params.device}`);
+    const ready = await within(loaded, 'model load', 120_000);
+    if (ready.state !== 'ready') throw new Error(`model did not load: ${ready.message}`);
+    console.log(`check: model loaded from ${ready.model} on ${ready.device}`);
     const uri = 'file:///check.py';
-    send({ method: 'textDocument/didOpen', params: { textDocument: { uri, languageId: 'python', version: 1, text: 'def add(a, b):\n    return ' } } });
-    send({
-      id: 2,
-      method: 'textDocument/inlineCompletion',
-      params: {
+    await connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'python', version: 1, text: 'def add(a, b):\n    return ' } });
+    const completion = await within(
+      connection.sendRequest('textDocument/inlineCompletion', {
         textDocument: { uri },
         position: { line: 1, character: 11 },
         context: { triggerKind: 1 },
         budget: { level: 1, steps: 2, exitThreshold: null, maxTokens: 8, timeCapMs: 5000, multiline: false },
-      },
-    });
-    const completion = await waitFor((m) => m.id === 2, 'completion', 60_000);
-    if (completion.error) throw new Error(`completion failed: ${JSON.stringify(completion.error)}`);
-    const items = Array.isArray(completion.result) ? completion.result : completion.result?.items ?? [];
+      }),
+      'completion',
+      60_000,
+    );
+    const items = Array.isArray(completion) ? completion : completion?.items ?? [];
     console.log(`check: completion answered with ${items.length} item(s): ${JSON.stringify(items[0]?.insertText ?? '')}`);
   } finally {
+    connection.dispose();
     child.kill();
   }
 }
