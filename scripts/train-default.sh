@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduce the shipped default model (native/models/default) from scratch, seeded:
-#   npm run train:default            (about 45 minutes on 2 CPU cores)
+#   npm run train:default            (about 1 h 45 min on 2 CPU cores)
 # 1. the code corpus from Debian/npm sources on this machine (native/data/build, once);
 # 2. the trainer with native/train/configs/default.json, seed 0, into native/train/runs/default
 #    (rerunning resumes from the last save);

@@ -22,7 +22,8 @@ def main():
         "seed": math_tasks.HELDOUT_SEED,
         "train_difficulties": {f: list(r) for f, r in math_tasks.TRAIN_D.items()},
         "sets": [
-            {"family": f, "difficulty": d, "items": [{"prompt": q, "answer": ans} for q, ans in items[: a.n]]}
+            {"family": f, "difficulty": d, "chance": math_tasks.chance_accuracy(f, items[: a.n]),
+             "items": [{"prompt": q, "answer": ans} for q, ans in items[: a.n]]}
             for (f, d), items in sorted(sets.items())
         ],
     }

@@ -4,12 +4,15 @@ Purpose: a recurrent-depth (Huginn-style) model should get more of the *harder* 
 when it runs more recurrent iterations. That only shows when solving a problem needs a number of
 sequential steps that grows with difficulty, and when the held-out set contains problems deeper
 than anything seen in training (d = 8, 10 here vs. d <= 6 in training).
+A split counts only where the model beats chance (chance_accuracy): guessing the set's most
+common answer, or for chain a constant of the program.
 
 Format (every example is a pair prompt/answer; the training text is prompt + answer + END_TEXT):
 
   chain  variable tracking: d = number of dependent hops (one variable's value is copied
          through d assignments). Single-letter variables, values are digits, distractor
-         assignments (constants, and copies among themselves) interleaved. The prompt ends with
+         assignments (constants, and copies among themselves) in a random order where every
+         constant is equally likely to come first (no positional shortcut). The prompt ends with
          a newline after the print line and the answer is one digit (what Python prints):
              prompt: "a = 4\\nq = 7\\nb = a\\nc = b\\nprint(c)\\n"
              answer: "4"
@@ -19,7 +22,7 @@ Format (every example is a pair prompt/answer; the training text is prompt + ans
          + - * and the minimal parentheses Python needs; answer is the value mod 10:
              prompt: "((3 + 4) * 2 - 5) % 10 = "      answer: "9"
   add    d = number of digits of the first operand (the second has 1..d digits); the answer is
-         the full sum (several single-digit tokens). Not meant for the scaling plot.
+         the full sum (several single-digit tokens): carries make the serial work grow with d.
              prompt: "4821 + 377 = "                   answer: "5198"
 
 Why these choices:
@@ -35,8 +38,10 @@ API:
   training_stream(seed)  -> infinite iterator of training texts (prompt + answer + END_TEXT),
                             chain/expr d in 1..6, add d in 1..6, never a held-out prompt.
   heldout_sets(seed=HELDOUT_SEED) -> {(family, d): [(prompt, answer), ...]} with
-                            HELDOUT_N problems each for chain/expr at d in HELDOUT_D and add at
-                            d in (3, 6). Deterministic; held-out seeds live in their own space.
+                            HELDOUT_N problems each at the d in HELDOUT_D (d = 8, 10 deeper
+                            than training). Deterministic; held-out seeds live in their own space.
+  heldout_hashes() -> prompt hashes of the held-out problems (training rejects them).
+  chance_accuracy(family, items) -> accuracy of answer-blind guessing on a set.
 Run `python3 math_tasks.py` for samples and a self-check.
 """
 import hashlib
@@ -46,7 +51,7 @@ import string
 END_TEXT = "<|end_text|>"
 FAMILIES = ("chain", "expr", "add")
 TRAIN_D = {"chain": range(1, 7), "expr": range(1, 7), "add": range(1, 7)}
-HELDOUT_D = {"chain": (2, 4, 6, 8, 10), "expr": (2, 4, 6, 8, 10), "add": (3, 6)}
+HELDOUT_D = {"chain": (2, 4, 6, 8, 10), "expr": (2, 4, 6, 8, 10), "add": (3, 6, 8)}
 HELDOUT_N = 200
 HELDOUT_SEED = 0
 # Mixture of the training stream: state tracking and nested evaluation carry the scaling story.
@@ -57,26 +62,28 @@ _PREC = {"+": 1, "-": 1, "*": 2}
 
 
 def _chain_program(d, rng):
-    # One main chain of d hops plus distractor lines (own chains, same shapes) interleaved, so
-    # the model must follow the right variable instead of reading the last line.
+    # One main chain of d hops plus distractor lines (own chains, same shapes), so the model must
+    # follow the right variable instead of reading the last line.
     n_distract = min(rng.randint(1, d + 1), 26 - (d + 1))  # single letters: d <= 24
     names = rng.sample(string.ascii_lowercase, d + 1 + n_distract)
     main, others = names[: d + 1], names[d + 1:]
-    main_lines = [f"{main[0]} = {rng.randint(0, 9)}"]
+    source = {main[0]: None}  # the variable each line copies; None for a constant
     for i in range(1, d + 1):
-        main_lines.append(f"{main[i]} = {main[i - 1]}")
-    other_lines, defined = [], []
+        source[main[i]] = main[i - 1]
+    defined = []
     for v in others:
-        if defined and rng.random() < 0.6:
-            other_lines.append(f"{v} = {rng.choice(defined)}")
-        else:
-            other_lines.append(f"{v} = {rng.randint(0, 9)}")
+        source[v] = rng.choice(defined) if defined and rng.random() < 0.6 else None
         defined.append(v)
-    # Random interleaving that keeps each list's own order (definitions before uses).
-    slots = [0] * len(main_lines) + [1] * len(other_lines)
-    rng.shuffle(slots)
-    it = (iter(main_lines), iter(other_lines))
-    lines = [next(it[s]) for s in slots]
+    text = {v: f"{v} = {s}" if s else f"{v} = {rng.randint(0, 9)}" for v, s in source.items()}
+    # Each next line is drawn uniformly from those whose source is already defined, so every
+    # constant is equally likely to come first. (An interleaving of the two lists put the root
+    # first in 62-74% of programs, and a model learnt to answer the first constant line.)
+    lines, placed, pending = [], set(), list(names)
+    while pending:
+        v = rng.choice([u for u in pending if source[u] is None or source[u] in placed])
+        pending.remove(v)
+        placed.add(v)
+        lines.append(text[v])
     env = {}
     exec("\n".join(lines), {}, env)  # trusted, generated text: the ground truth is Python itself
     return "\n".join(lines) + "\n", names, env
@@ -172,12 +179,34 @@ def heldout_sets(seed=HELDOUT_SEED, n=HELDOUT_N):
     return sets
 
 
+def chance_accuracy(family, items):
+    """Accuracy of answer-blind guessing on a set [(prompt, answer)]: the better of always giving
+    the set's most common answer and, for chain, giving the program's most common constant
+    (ties split). A split is worth reading only where a model beats this."""
+    answers = [a for _, a in items]
+    best = max(answers.count(a) for a in set(answers)) / len(answers)
+    if family == "chain":
+        total = 0.0
+        for prompt, answer in items:
+            consts = [rhs for rhs in (line.split(" = ")[1] for line in prompt.splitlines() if " = " in line) if rhs.isdigit()]
+            top = max(consts.count(c) for c in consts)
+            modes = {c for c in consts if consts.count(c) == top}
+            total += (answer in modes) / len(modes)
+        best = max(best, total / len(items))
+    return best
+
+
+def heldout_hashes(seed=HELDOUT_SEED):
+    """Prompt hashes of every held-out problem: training rejects these prompts."""
+    return {prompt_hash(p) for items in heldout_sets(seed).values() for p, _ in items}
+
+
 def training_stream(seed, heldout_seed=HELDOUT_SEED):
     """Infinite iterator of training texts (prompt + answer + END_TEXT) at training difficulties.
 
     Any prompt that is in the held-out sets is rejected (exact match by hash), which matters at
     small d where the space of prompts is small."""
-    banned = {prompt_hash(p) for items in heldout_sets(heldout_seed).values() for p, _ in items}
+    banned = heldout_hashes(heldout_seed)
     rng = random.Random(f"train/{seed}")
     fams, weights = zip(*TRAIN_MIX)
     while True:
@@ -195,7 +224,7 @@ if __name__ == "__main__":
             print(f"--- {fam} d={d}\n{p}{a}")
     hs = heldout_sets()
     print({k: len(v) for k, v in hs.items()})
-    banned = {prompt_hash(p) for v in hs.values() for p, _ in v}
+    banned = heldout_hashes()
     it = training_stream(0)
     sample = [next(it) for _ in range(20000)]
     held_texts = {p + a + END_TEXT for v in hs.values() for p, a in v}
@@ -205,6 +234,15 @@ if __name__ == "__main__":
     for fam, d in (("chain", 2), ("expr", 2), ("add", 3)):
         hits = sum(prompt_hash(generate(fam, d, r)[0]) in banned for _ in range(20000))
         print(f"{fam} d={d}: {hits}/20000 random prompts are held-out (rejected in training)")
+    # No positional shortcut: the chain's root is the first constant line about as often as a
+    # uniform pick among the constant lines would make it.
+    r, first, expected = random.Random(7), 0, 0.0
+    for _ in range(3000):
+        program, names, _ = _chain_program(4, r)
+        consts = [line.split(" = ")[0] for line in program.splitlines() if line.split(" = ")[1].isdigit()]
+        first += consts[0] == names[0]
+        expected += 1 / len(consts)
+    assert abs(first - expected) < 0.05 * 3000, (first, expected)
     # A multi-query chain starts with exactly the single-query example of the same draw, and every
     # answer is what Python prints for the program.
     for seed in range(200):

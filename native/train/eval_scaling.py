@@ -34,13 +34,17 @@ from bpe import Tokenizer  # noqa: E402
 from huginn import Huginn  # noqa: E402
 
 
+def stop_tokens(tok):
+    """An answer must be followed by <|end_text|> or a line break (a chain problem in training may
+    go on with another question), as the engine benchmark reads "the text up to the first newline"."""
+    end = tok.token_id("<|end_text|>")
+    return torch.tensor([end] + [i for i in tok.id_to_token if tok.decode([i]).startswith("\n")])
+
+
 @torch.no_grad()
-def accuracy_by_r(model, tok, items, rs, bf16):
+def accuracy_by_r(model, tok, items, rs, bf16, stops):
     """{r: fraction of (prompt, answer) items answered exactly} for each r in rs."""
     bos, end, pad = (tok.token_id(t) for t in ("<|begin_text|>", "<|end_text|>", "<|pad|>"))
-    # The answer must be followed by <|end_text|> or a line break (a chain problem in training may
-    # go on with another question), as the engine benchmark reads "the text up to the first newline".
-    stops = torch.tensor([end] + [i for i in tok.id_to_token if tok.decode([i]).startswith("\n")])
     rows, spans = [], []
     for prompt, answer in items:
         p, a = [bos] + tok.encode(prompt), tok.encode(answer) + [end]
@@ -82,14 +86,15 @@ def main(argv=None):
     model = Huginn.from_checkpoint(a.checkpoint, torch.float32)
     tok = Tokenizer(os.path.join(a.checkpoint, "tokenizer.json"))
     families = a.families.split(",")
-    results = []
-    print(f"{'set':10s} " + " ".join(f"r={r:<4d}" for r in rs), flush=True)
+    results, stops = [], stop_tokens(tok)
+    print(f"{'set':10s} chance " + " ".join(f"r={r:<4d}" for r in rs), flush=True)
     for (family, d), items in math_tasks.heldout_sets().items():
         if family not in families:
             continue
-        acc = accuracy_by_r(model, tok, items[:a.n], rs, not a.fp32)
-        results.append({"family": family, "d": d, "n": len(items[:a.n]), "acc": {str(r): acc[r] for r in rs}})
-        print(f"{family + ' d=' + str(d):10s} " + " ".join(f"{100 * acc[r]:5.1f} " for r in rs), flush=True)
+        acc = accuracy_by_r(model, tok, items[:a.n], rs, not a.fp32, stops)
+        chance = math_tasks.chance_accuracy(family, items[:a.n])
+        results.append({"family": family, "d": d, "n": len(items[:a.n]), "chance": chance, "acc": {str(r): acc[r] for r in rs}})
+        print(f"{family + ' d=' + str(d):10s} {100 * chance:5.1f}  " + " ".join(f"{100 * acc[r]:5.1f} " for r in rs), flush=True)
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"checkpoint": a.checkpoint, "r": rs, "results": results}, f, indent=1)

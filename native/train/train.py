@@ -96,7 +96,7 @@ def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_pro
     d <= 2 (weights d_weights[:2]), and so on up to len(d_weights). A pilot on the whole mix at
     once stayed at chance for 2,000 steps; at d = 1 alone it left chance after 700. The stages
     count problems, not steps, so a resumed run replays exactly the same stream."""
-    banned = {math_tasks.prompt_hash(p) for items in math_tasks.heldout_sets().values() for p, _ in items}
+    banned = math_tasks.heldout_hashes()
     families, fw = zip(*family_weights.items())
     assert all(d in math_tasks.TRAIN_D[f] for f in families for d in range(1, len(d_weights) + 1)), "d beyond the training range"
     rng = random.Random(f"train/{seed}")

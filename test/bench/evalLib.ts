@@ -10,6 +10,8 @@ import { PYTHON, REPO, tmpDir } from '../helpers/reference';
 export interface HeldoutSet {
   family: string;
   difficulty: number;
+  /** Accuracy of answer-blind guessing on these items (math_tasks.chance_accuracy). */
+  chance: number;
   items: { prompt: string; answer: string }[];
 }
 

@@ -1,7 +1,8 @@
 // npm run bench:scaling — test-time scaling of the default model on the engine: exact-match
 // accuracy on held-out math by family and difficulty (including difficulties harder than any
 // trained on) and bits per byte on held-out code, at r = 1 ... 64 recurrent iterations.
-// Prints a table and writes a PNG plot (bench-results/scaling.png).
+// Prints a table and writes a PNG plot (bench-results/scaling.png), then checks the issue's
+// target on the hardest split of each family that beats answer-blind guessing.
 import * as fs from 'fs';
 import * as path from 'path';
 import { Engine } from '../../server/engine/engine';
@@ -13,6 +14,13 @@ import { writeChart } from './pngChart';
 const STEPS = (process.env.SCALING_STEPS ?? '1,2,4,8,16,32,64').split(',').map(Number);
 const PER_SET = Number(process.env.SCALING_PER_SET ?? 100);
 const CODE_DOCS = Number(process.env.SCALING_CODE_DOCS ?? 12);
+const TARGET_GAIN = 0.2; // r=1 -> r=16, on the hardest split above chance
+const COLLAPSE = 0.05; // r=64 may not fall further than this below r=16
+
+/** Above chance: the best accuracy over r beats guessing by two standard errors and 5 points. */
+function aboveChance(row: number[], chance: number, n: number): boolean {
+  return Math.max(...row) > chance + Math.max(2 * Math.sqrt((chance * (1 - chance)) / n), 0.05);
+}
 
 async function main() {
   const modelDir = process.argv[2] ?? defaultModelDir();
@@ -20,6 +28,7 @@ async function main() {
   const { sets, trainDifficulties } = loadHeldout(PER_SET);
   const code = heldoutCode(CODE_DOCS);
   const acc = new Map<string, number[]>();
+  const chance = new Map(sets.map((s) => [`${s.family} d=${s.difficulty}`, s.chance]));
   const bpb: number[] = [];
   const t0 = Date.now();
   for (const steps of STEPS) {
@@ -35,22 +44,48 @@ async function main() {
 
   const header = `| set (${PER_SET} problems each) | ${STEPS.map((r) => `r=${r}`.padStart(6)).join(' | ')} |`;
   console.log(`model: ${modelDir}\ntrained difficulties: ${JSON.stringify(trainDifficulties)}\n`);
-  console.log(header);
-  console.log(`|${'-'.repeat(26)}|${STEPS.map(() => '-------:').join('|')}|`);
+  console.log(header.replace(' |', ' | chance |'));
+  console.log(`|${'-'.repeat(36)}|-------:|${STEPS.map(() => '-------:').join('|')}|`);
+  const hardest = new Map<string, string>(); // family -> its hardest split above chance
+  const plotted = new Set<string>(); // splits above chance (all, if none is)
   for (const [key, row] of acc) {
     const family = key.split(' ')[0];
     const d = Number(key.split('=')[1]);
     const held = trainDifficulties[family] && d > Math.max(...trainDifficulties[family]) ? ' (harder than trained)' : '';
-    console.log(`| ${(key + held).padEnd(24)} | ${row.map((a) => (100 * a).toFixed(1).padStart(6)).join(' | ')} |`);
+    const above = aboveChance(row, chance.get(key)!, PER_SET);
+    if (above) {
+      hardest.set(family, key); // sets come in increasing d
+      plotted.add(key);
+    }
+    const mark = above ? '' : ' *';
+    console.log(`| ${(key + held + mark).padEnd(34)} | ${(100 * chance.get(key)!).toFixed(1).padStart(6)} | ${row.map((a) => (100 * a).toFixed(1).padStart(6)).join(' | ')} |`);
   }
-  console.log(`| ${'code bits/byte'.padEnd(24)} | ${bpb.map((b) => b.toFixed(3).padStart(6)).join(' | ')} |`);
+  console.log(`| ${'code bits/byte'.padEnd(34)} |        | ${bpb.map((b) => b.toFixed(3).padStart(6)).join(' | ')} |`);
+  console.log('* not above chance (best accuracy within two standard errors or 5 points of answer-blind guessing)');
+
+  const [i1, i16, i64] = [1, 16, 64].map((r) => STEPS.indexOf(r));
+  if (i1 >= 0 && i16 >= 0 && i64 >= 0) {
+    console.log(`\ntarget: on the hardest split above chance, r=16 - r=1 >= ${100 * TARGET_GAIN} points and r=64 >= r=16 - ${100 * COLLAPSE}`);
+    for (const family of new Set(sets.map((s) => s.family))) {
+      const key = hardest.get(family);
+      if (!key) {
+        console.log(`  ${family}: no split above chance`);
+        continue;
+      }
+      const row = acc.get(key)!;
+      const gain = row[i16] - row[i1];
+      const met = gain >= TARGET_GAIN && row[i64] >= row[i16] - COLLAPSE;
+      console.log(`  ${key}: r=1 ${(100 * row[i1]).toFixed(1)}, r=16 ${(100 * row[i16]).toFixed(1)} (${gain >= 0 ? '+' : ''}${(100 * gain).toFixed(1)}), r=64 ${(100 * row[i64]).toFixed(1)}: ${met ? 'met' : 'NOT met'}`);
+    }
+  }
 
   const out = path.join(REPO, 'bench-results');
   fs.mkdirSync(out, { recursive: true });
-  const series = [...acc].filter(([k]) => !k.startsWith('add')).map(([label, row]) => ({ label, points: row.map((y, i) => ({ x: STEPS[i], y: 100 * y })) }));
-  await writeChart(path.join(out, 'scaling.png'), series, { title: 'Held-out math accuracy vs recurrent iterations', xLabel: 'iterations r', yLabel: 'exact match %', xLog2: true, yMin: 0, yMax: 100 });
+  if (plotted.size === 0) for (const key of acc.keys()) plotted.add(key);
+  const series = [...acc].filter(([key]) => plotted.has(key)).map(([label, row]) => ({ label, points: row.map((y, i) => ({ x: STEPS[i], y: 100 * y })) }));
+  await writeChart(path.join(out, 'scaling.png'), series, { title: 'Held-out math above chance: accuracy vs recurrent iterations', xLabel: 'iterations r', yLabel: 'exact match %', xLog2: true, yMin: 0, yMax: 100 });
   await writeChart(path.join(out, 'scaling-code.png'), [{ label: 'held-out code', points: bpb.map((y, i) => ({ x: STEPS[i], y })) }], { title: 'Held-out code bits per byte vs iterations', xLabel: 'iterations r', yLabel: 'bits/byte', xLog2: true });
-  fs.writeFileSync(path.join(out, 'scaling.json'), JSON.stringify({ steps: STEPS, accuracy: Object.fromEntries(acc), bpb }, null, 2));
+  fs.writeFileSync(path.join(out, 'scaling.json'), JSON.stringify({ steps: STEPS, accuracy: Object.fromEntries(acc), chance: Object.fromEntries(chance), bpb }, null, 2));
   console.log(`\nplots: ${path.join(out, 'scaling.png')}, ${path.join(out, 'scaling-code.png')}`);
 }
 

@@ -39,7 +39,7 @@ describe('training (smoke)', function () {
     train(out);
   });
 
-  it('math data: held-out prompts never trained on, multi-query chain answers are what Python prints', function () {
+  it('math data: held-out prompts never trained on, chain root not first by position, multi-query chain answers are what Python prints', function () {
     this.timeout(120_000);
     const out = execFileSync(PYTHON, [path.join(REPO, 'native/data/math_tasks.py')], { encoding: 'utf8' });
     assert.match(out, /\nok\n$/);
