@@ -44,6 +44,7 @@ API:
   chance_accuracy(family, items) -> accuracy of answer-blind guessing on a set.
 Run `python3 math_tasks.py` for samples and a self-check.
 """
+import collections
 import hashlib
 import random
 import string
@@ -179,18 +180,23 @@ def heldout_sets(seed=HELDOUT_SEED, n=HELDOUT_N):
     return sets
 
 
+def _constant_lines(program):
+    """[(variable, digit)] for the lines of a chain program that assign a constant, in order."""
+    pairs = (line.split(" = ") for line in program.splitlines() if " = " in line)
+    return [(v, rhs) for v, rhs in pairs if rhs.isdigit()]
+
+
 def chance_accuracy(family, items):
     """Accuracy of answer-blind guessing on a set [(prompt, answer)]: the better of always giving
     the set's most common answer and, for chain, giving the program's most common constant
     (ties split). A split is worth reading only where a model beats this."""
-    answers = [a for _, a in items]
-    best = max(answers.count(a) for a in set(answers)) / len(answers)
+    best = collections.Counter(a for _, a in items).most_common(1)[0][1] / len(items)
     if family == "chain":
         total = 0.0
         for prompt, answer in items:
-            consts = [rhs for rhs in (line.split(" = ")[1] for line in prompt.splitlines() if " = " in line) if rhs.isdigit()]
-            top = max(consts.count(c) for c in consts)
-            modes = {c for c in consts if consts.count(c) == top}
+            counts = collections.Counter(value for _, value in _constant_lines(prompt))
+            top = max(counts.values())
+            modes = {c for c, k in counts.items() if k == top}
             total += (answer in modes) / len(modes)
         best = max(best, total / len(items))
     return best
@@ -239,7 +245,7 @@ if __name__ == "__main__":
     r, first, expected = random.Random(7), 0, 0.0
     for _ in range(3000):
         program, names, _ = _chain_program(4, r)
-        consts = [line.split(" = ")[0] for line in program.splitlines() if line.split(" = ")[1].isdigit()]
+        consts = [v for v, _ in _constant_lines(program)]
         first += consts[0] == names[0]
         expected += 1 / len(consts)
     assert abs(first - expected) < 0.05 * 3000, (first, expected)

@@ -91,9 +91,10 @@ def main(argv=None):
     for (family, d), items in math_tasks.heldout_sets().items():
         if family not in families:
             continue
-        acc = accuracy_by_r(model, tok, items[:a.n], rs, not a.fp32, stops)
-        chance = math_tasks.chance_accuracy(family, items[:a.n])
-        results.append({"family": family, "d": d, "n": len(items[:a.n]), "chance": chance, "acc": {str(r): acc[r] for r in rs}})
+        items = items[:a.n]
+        acc = accuracy_by_r(model, tok, items, rs, not a.fp32, stops)
+        chance = math_tasks.chance_accuracy(family, items)
+        results.append({"family": family, "d": d, "n": len(items), "chance": chance, "acc": {str(r): acc[r] for r in rs}})
         print(f"{family + ' d=' + str(d):10s} {100 * chance:5.1f}  " + " ".join(f"{100 * acc[r]:5.1f} " for r in rs), flush=True)
     if a.json:
         with open(a.json, "w") as f:

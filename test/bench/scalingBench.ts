@@ -17,6 +17,8 @@ const CODE_DOCS = Number(process.env.SCALING_CODE_DOCS ?? 12);
 const TARGET_GAIN = 0.2; // r=1 -> r=16, on the hardest split above chance
 const COLLAPSE = 0.05; // r=64 may not fall further than this below r=16
 
+const setName = (s: { family: string; difficulty: number }) => `${s.family} d=${s.difficulty}`;
+
 /** Above chance: the best accuracy over r beats guessing by two standard errors and 5 points. */
 function aboveChance(row: number[], chance: number, n: number): boolean {
   return Math.max(...row) > chance + Math.max(2 * Math.sqrt((chance * (1 - chance)) / n), 0.05);
@@ -28,12 +30,11 @@ async function main() {
   const { sets, trainDifficulties } = loadHeldout(PER_SET);
   const code = heldoutCode(CODE_DOCS);
   const acc = new Map<string, number[]>();
-  const chance = new Map(sets.map((s) => [`${s.family} d=${s.difficulty}`, s.chance]));
   const bpb: number[] = [];
   const t0 = Date.now();
   for (const steps of STEPS) {
     for (const s of await mathAccuracy(engine, sets, { steps, stateInit: 'random', seed: 0 })) {
-      const key = `${s.family} d=${s.difficulty}`;
+      const key = setName(s);
       if (!acc.has(key)) acc.set(key, []);
       acc.get(key)!.push(s.correct / s.total);
     }
@@ -48,17 +49,18 @@ async function main() {
   console.log(`|${'-'.repeat(36)}|-------:|${STEPS.map(() => '-------:').join('|')}|`);
   const hardest = new Map<string, string>(); // family -> its hardest split above chance
   const plotted = new Set<string>(); // splits above chance (all, if none is)
-  for (const [key, row] of acc) {
-    const family = key.split(' ')[0];
-    const d = Number(key.split('=')[1]);
-    const held = trainDifficulties[family] && d > Math.max(...trainDifficulties[family]) ? ' (harder than trained)' : '';
-    const above = aboveChance(row, chance.get(key)!, PER_SET);
+  for (const set of sets) {
+    const key = setName(set);
+    const row = acc.get(key)!;
+    const trained = trainDifficulties[set.family];
+    const held = trained && set.difficulty > Math.max(...trained) ? ' (harder than trained)' : '';
+    const above = aboveChance(row, set.chance, PER_SET);
     if (above) {
-      hardest.set(family, key); // sets come in increasing d
+      hardest.set(set.family, key); // sets come in increasing d
       plotted.add(key);
     }
     const mark = above ? '' : ' *';
-    console.log(`| ${(key + held + mark).padEnd(34)} | ${(100 * chance.get(key)!).toFixed(1).padStart(6)} | ${row.map((a) => (100 * a).toFixed(1).padStart(6)).join(' | ')} |`);
+    console.log(`| ${(key + held + mark).padEnd(34)} | ${(100 * set.chance).toFixed(1).padStart(6)} | ${row.map((a) => (100 * a).toFixed(1).padStart(6)).join(' | ')} |`);
   }
   console.log(`| ${'code bits/byte'.padEnd(34)} |        | ${bpb.map((b) => b.toFixed(3).padStart(6)).join(' | ')} |`);
   console.log('* not above chance (best accuracy within two standard errors or 5 points of answer-blind guessing)');
@@ -85,7 +87,7 @@ async function main() {
   const series = [...acc].filter(([key]) => plotted.has(key)).map(([label, row]) => ({ label, points: row.map((y, i) => ({ x: STEPS[i], y: 100 * y })) }));
   await writeChart(path.join(out, 'scaling.png'), series, { title: 'Held-out math above chance: accuracy vs recurrent iterations', xLabel: 'iterations r', yLabel: 'exact match %', xLog2: true, yMin: 0, yMax: 100 });
   await writeChart(path.join(out, 'scaling-code.png'), [{ label: 'held-out code', points: bpb.map((y, i) => ({ x: STEPS[i], y })) }], { title: 'Held-out code bits per byte vs iterations', xLabel: 'iterations r', yLabel: 'bits/byte', xLog2: true });
-  fs.writeFileSync(path.join(out, 'scaling.json'), JSON.stringify({ steps: STEPS, accuracy: Object.fromEntries(acc), chance: Object.fromEntries(chance), bpb }, null, 2));
+  fs.writeFileSync(path.join(out, 'scaling.json'), JSON.stringify({ steps: STEPS, accuracy: Object.fromEntries(acc), chance: Object.fromEntries(sets.map((s) => [setName(s), s.chance])), bpb }, null, 2));
   console.log(`\nplots: ${path.join(out, 'scaling.png')}, ${path.join(out, 'scaling-code.png')}`);
 }
 
