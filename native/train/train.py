@@ -250,6 +250,22 @@ def sample_depth(rng, mean_recurrence):
     return int(rng.poisson(rate)) + 1
 
 
+def train_forward(model, x, rope, p, backprop_depth, init_scale, s0_gen):
+    """Logits of one training step at total depth p: max(p - k, 0) core iterations without
+    gradient, then min(k, p) with it (k = backprop_depth), from a random state s0."""
+    n_nograd, n_grad = max(p - backprop_depth, 0), min(backprop_depth, p)
+    # cache_enabled=False: autocast caches the bf16 copy of each weight at its first use; the
+    # first use of the core is inside no_grad, so the cached copies carry no autograd history
+    # and the core and adapter would silently get no gradient (pilots 1-3 trained that way)
+    with torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False):
+        e = model.prelude_forward(x, rope)
+        s = model.init_state(e, init_scale, s0_gen)
+        with torch.no_grad():  # truncated backprop: the first iterations only move the state
+            s = model.iterate(s, e, n_nograd, rope)
+        s = model.iterate(s, e, n_grad, rope, first_step=n_nograd)  # gradients also reach e here
+        return model.coda_forward(s, rope)
+
+
 # ---------------------------------------------------------------- saving
 
 def save(out, model, ckpt_config, state):
@@ -349,20 +365,10 @@ def main(argv=None):
             break
         x, y, is_math = batches.next()
         p = sample_depth(depth_rng, m["mean_recurrence"])
-        n_nograd, n_grad = max(p - m["mean_backprop_depth"], 0), min(m["mean_backprop_depth"], p)
         lr = lr_at(step, t, total)
         for g in opt.param_groups:
             g["lr"] = lr
-        # cache_enabled=False: autocast caches the bf16 copy of each weight at its first use; the
-        # first use of the core is inside no_grad, so the cached copies carry no autograd history
-        # and the core and adapter would silently get no gradient (pilots 1-3 trained that way)
-        with torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False):
-            e = model.prelude_forward(x, rope)
-            s = model.init_state(e, t["init_scale"], s0_gen)
-            with torch.no_grad():  # truncated backprop: the first iterations only move the state
-                s = model.iterate(s, e, n_nograd, rope)
-            s = model.iterate(s, e, n_grad, rope, first_step=n_nograd)  # gradients also reach e here
-            logits = model.coda_forward(s, rope)
+        logits = train_forward(model, x, rope, p, m["mean_backprop_depth"], t["init_scale"], s0_gen)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=pad)
         with torch.no_grad():  # monitor: the last answer token of each math text (just before <|end_text|>)
             at = (y[:, 1:] == eot) & is_math[:, None]

@@ -99,6 +99,41 @@ print("checked", n)
     assert.deepStrictEqual(steps.slice(-3), [40, 45, 50]); // continued from step 40, not from 0
   });
 
+  it('recall probe: each answer target is what Python prints for the question before it, and the probe runs a few training steps', function () {
+    this.timeout(120_000);
+    const script = `
+import random, sys
+sys.path.insert(0, ${JSON.stringify(path.join(REPO, 'native/train'))})
+import recall_probe as R
+tok = R.T.Tokenizer(R.T.os.path.join(R.T.TOKENIZER_DIR, "tokenizer.json"))
+rng, n = random.Random(1), 0
+for _ in range(50):
+    ids, targets, k = R.program(rng, tok, "python", 4)
+    text = tok.decode(ids)
+    env = {}
+    exec(text, {"print": lambda *a: None}, env)  # assignments, questions, answer digits: all valid Python
+    for j, t in enumerate(targets):
+        if t >= 0:
+            assert ids[j + 1] == t
+            before = tok.decode(ids[:j + 1])
+            if before.endswith(")\\n"):  # the answer digit, not the stop after it
+                var = before[before.rindex("print(") + 6:-2]
+                assert tok.decode([t]) == str(env[var]), (text, j)
+                n += 1
+            else:
+                assert tok.decode([t]) == "\\n"
+    assert len(set(env.values())) == k
+assert n == 200, n
+print("checked", n)
+`;
+    assert.match(execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' }), /checked 200/);
+    const out = execFileSync(PYTHON, [path.join(REPO, 'native/train/recall_probe.py'), '--config', SMOKE, '--steps', '4', '--batch', '4', '--log-every', '2'], {
+      encoding: 'utf8',
+      env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+    });
+    assert.strictEqual((out.match(/^step +\d+ loss [\d.]+ answers +[\d.]+% \(guessing a constant +[\d.]+%\)/gm) ?? []).length, 2, out);
+  });
+
   it('the exported checkpoint runs in the engine with the reference logits', async function () {
     const built = path.join(tmpDir('trained'), 'model');
     await buildModel({ checkpointDir: out, outDir: built, dtype: 'fp32' });
