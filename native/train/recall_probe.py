@@ -75,7 +75,7 @@ def main(argv=None):
     start, hits, count, guess = time.time(), 0, 0, 0.0
     for step in range(1, a.steps + 1):
         rows = [program(rng, tok, a.format, a.questions) for _ in range(a.batch)]
-        L = 1 + max(len(ids) for ids, _, _ in rows)
+        L = 1 + max(len(row) for row, _, _ in rows)  # <|begin_text|> + the longest program
         ids, y = torch.zeros(a.batch, L, dtype=torch.long), torch.full((a.batch, L), -1)
         for b, (row, targets, k) in enumerate(rows):
             ids[b, :len(row) + 1] = torch.tensor([bos] + row)  # the zeros after it are causally unseen
