@@ -2,15 +2,23 @@
 alone, before spending two hours on the whole mix.
 
   /usr/bin/python3 native/train/recall_probe.py [--config native/train/configs/default.json]
-      [--steps 3000] [--batch 32] [--lr 1e-3] [--format python|pairs] [--fixed-r R]
+      [--steps 3000] [--batch 32] [--lr 1e-3] [--format python] [--names 26]
+      [--phases compact-name/6@1,compact/6@1000] [--fixed-r R]
 
 Every row is a program of 3-5 constants with distinct digits, then questions about them:
-  python: "b = 6\\ny = 8\\ni = 9\\nprint(b)\\n" -> "6" (chain problems at 0 hops, as in training)
-  pairs:  "b6\\ny8\\ni9\\nb" -> "6" (the value right after the name: what one induction head does)
+  python:       "b = 6\\ny = 8\\nprint(b)\\n" -> "6"  (chain problems at 0 hops, as the third
+                default model was trained: a name is 3 tokens before its value)
+  compact:      "b=6\\ny=8\\nprint(b)\\n" -> "6"      (the same without spaces: 2 tokens)
+  pairs:        "b6\\ny8\\nb" -> "6"                  (value right after the name; the answer is
+                                                     predicted at the name: one induction head)
+  compact-name: "b=6\\ny=8\\nb" -> "6"                (compact lines, pairs question)
+  pairs-print:  "b6\\ny8\\nprint(b)\\n" -> "6"        (pairs lines, compact question)
+Names are drawn from the first --names letters. --format a+b gives each row one of several
+formats; --phases is a curriculum: from each step on, its formats and number of names.
 Loss on the answers only, the model shape and optimiser from the config, each step's depth drawn
-as train.py draws it (or --fixed-r). Prints the answer accuracy (digits, not the stop token)
-against guessing one of the program's constants. Chain walking needs this lookup first: the
-third default model answers 0-hop chain questions only a little above that guess.
+as train.py draws it (or --fixed-r). Prints the answer accuracy per format (digits, not the stop
+token) against guessing one of the program's constants. Chain walking needs this lookup first:
+the third default model answers 0-hop chain questions only a little above that guess.
 """
 import os
 
@@ -30,21 +38,38 @@ import torch.nn.functional as F
 import train as T
 
 
-def program(rng, tok, fmt, questions):
+# format: (a constant's line, the question); the answer follows the question
+FORMATS = {"python": ("{} = {}\n", "print({})\n"), "compact": ("{}={}\n", "print({})\n"),
+           "pairs": ("{}{}\n", "{}"), "compact-name": ("{}={}\n", "{}"), "pairs-print": ("{}{}\n", "print({})\n")}
+
+
+def program(rng, tok, fmt, questions, n_names=26):
     """(ids, targets, n_constants): one row; targets are -1 except at the positions that predict
     an answer digit or the stop after it."""
     k = rng.randint(3, 5)
-    names, values = rng.sample(string.ascii_lowercase, k), rng.sample(range(10), k)
-    line = "{} = {}\n" if fmt == "python" else "{}{}\n"
+    names, values = rng.sample(string.ascii_lowercase[:n_names], k), rng.sample(range(10), k)
+    line, question = FORMATS[fmt]
     ids = tok.encode("".join(line.format(n, v) for n, v in zip(names, values)))
     targets = [-1] * len(ids)
     for _ in range(questions):
         i = rng.randrange(k)
-        q = tok.encode(f"print({names[i]})\n" if fmt == "python" else names[i])
+        q = tok.encode(question.format(names[i]))
         a = tok.encode(f"{values[i]}\n")
         ids += q + a
         targets += [-1] * (len(q) - 1) + a + [-1]  # position j predicts token j + 1
     return ids, targets, k
+
+
+def parse_phases(text):
+    """"pairs/6@1,compact/26@1500" -> [(1, ["pairs"], 6), (1500, ["compact"], 26)]: from each
+    step on, rows in that format (a+b: each row draws one) with names from that many letters."""
+    phases = []
+    for part in text.split(","):
+        spec, at = part.split("@")
+        fmt, names = spec.split("/")
+        phases.append((int(at), fmt.split("+"), int(names)))
+    assert phases[0][0] == 1 and [p[0] for p in phases] == sorted(p[0] for p in phases), "phases start at step 1, in order"
+    return phases
 
 
 def main(argv=None):
@@ -54,7 +79,9 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--questions", type=int, default=8, help="questions per program")
-    ap.add_argument("--format", choices=("python", "pairs"), default="python")
+    ap.add_argument("--format", default="python", help=f"one of {', '.join(FORMATS)}, or several (a+b): each row draws one")
+    ap.add_argument("--names", type=int, default=26, help="variable names drawn from the first N letters (5-26)")
+    ap.add_argument("--phases", default=None, help="a curriculum, e.g. pairs/6@1,compact/26@1500 (overrides --format, --names)")
     ap.add_argument("--fixed-r", type=int, default=None, help="this many iterations every step")
     ap.add_argument("--log-every", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
@@ -72,15 +99,19 @@ def main(argv=None):
     s0_gen = torch.Generator().manual_seed(a.seed)
     bos = tok.token_id("<|begin_text|>")
     digits = torch.tensor([tok.encode(str(d))[0] for d in range(10)])
-    start, hits, count, guess = time.time(), 0, 0, 0.0
+    phases = parse_phases(a.phases) if a.phases else [(1, a.format.split("+"), a.names)]
+    assert all(set(f) <= set(FORMATS) for _, f, _ in phases), f"formats: {list(FORMATS)}"
+    start, tally = time.time(), {}  # format: [hits, answers, guessing hits]
     for step in range(1, a.steps + 1):
-        rows = [program(rng, tok, a.format, a.questions) for _ in range(a.batch)]
+        _, formats, names = [ph for ph in phases if ph[0] <= step][-1]
+        row_formats = [formats[0] if len(formats) == 1 else rng.choice(formats) for _ in range(a.batch)]
+        rows = [program(rng, tok, f, a.questions, names) for f in row_formats]
         L = 1 + max(len(row) for row, _, _ in rows)  # <|begin_text|> + the longest program
         ids, y = torch.zeros(a.batch, L, dtype=torch.long), torch.full((a.batch, L), -1)
         for b, (row, targets, k) in enumerate(rows):
             ids[b, :len(row) + 1] = torch.tensor([bos] + row)  # the zeros after it are causally unseen
             y[b, 1:len(row) + 1] = torch.tensor(targets)
-            guess += a.questions / k
+            tally.setdefault(row_formats[b], [0, 0, 0.0])[2] += a.questions / k
         p = a.fixed_r or T.sample_depth(depth_rng, m["mean_recurrence"])
         for g in opt.param_groups:
             g["lr"] = T.lr_at(step - 1, t, a.steps)
@@ -91,13 +122,15 @@ def main(argv=None):
         torch.nn.utils.clip_grad_norm_(model.parameters(), t["grad_clip"])
         opt.step()
         with torch.no_grad():
-            is_answer = torch.isin(y, digits)
-            hits += int((logits.argmax(-1)[is_answer] == y[is_answer]).sum())
-            count += int(is_answer.sum())
+            right = logits.argmax(-1) == y
+            for b, f in enumerate(row_formats):
+                is_answer = torch.isin(y[b], digits)
+                tally[f][0] += int(right[b][is_answer].sum())
+                tally[f][1] += int(is_answer.sum())
         if step % a.log_every == 0 or step == a.steps:
-            print(f"step {step:5d} loss {loss.item():.3f} answers {100 * hits / count:5.1f}% "
-                  f"(guessing a constant {100 * guess / count:4.1f}%) {time.time() - start:5.0f} s", flush=True)
-            hits, count, guess = 0, 0, 0.0
+            acc = " ".join(f"{f} {100 * h / max(n, 1):5.1f}% (guessing {100 * gh / max(n, 1):4.1f}%)" for f, (h, n, gh) in tally.items())
+            print(f"step {step:5d} loss {loss.item():.3f} answers: {acc} {time.time() - start:5.0f} s", flush=True)
+            tally = {}
     return 0
 
 

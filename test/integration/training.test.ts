@@ -99,39 +99,52 @@ print("checked", n)
     assert.deepStrictEqual(steps.slice(-3), [40, 45, 50]); // continued from step 40, not from 0
   });
 
-  it('recall probe: each answer target is what Python prints for the question before it, and the probe runs a few training steps', function () {
+  it('recall probe: in every format each answer target is the value of the name asked before it, and a curriculum runs', function () {
     this.timeout(120_000);
     const script = `
-import random, sys
+import random, re, sys
 sys.path.insert(0, ${JSON.stringify(path.join(REPO, 'native/train'))})
 import recall_probe as R
 tok = R.T.Tokenizer(R.T.os.path.join(R.T.TOKENIZER_DIR, "tokenizer.json"))
 rng, n = random.Random(1), 0
-for _ in range(50):
-    ids, targets, k = R.program(rng, tok, "python", 4)
-    text = tok.decode(ids)
-    env = {}
-    exec(text, {"print": lambda *a: None}, env)  # assignments, questions, answer digits: all valid Python
-    for j, t in enumerate(targets):
-        if t >= 0:
+for fmt, (line, question) in R.FORMATS.items():
+    line_re = re.compile(re.escape(line).replace(r"\\{\\}", "([a-z])", 1).replace(r"\\{\\}", "([0-9])"))
+    for _ in range(20):
+        ids, targets, k = R.program(rng, tok, fmt, 4, n_names=6)
+        program = tok.decode(ids).split("\\n")
+        values = dict(line_re.fullmatch(l + "\\n").groups() for l in program[:k])
+        assert len(values) == k and set(values) <= set("abcdef") and len(set(values.values())) == k
+        if fmt in ("python", "compact"):  # valid Python: the answers are what it prints
+            env = {}
+            exec("".join(l + "\\n" for l in program[:k]), {}, env)
+            assert {v: str(x) for v, x in env.items()} == values
+        asked = None
+        for j, t in enumerate(targets):
+            if t < 0:
+                continue
             assert ids[j + 1] == t
             before = tok.decode(ids[:j + 1])
-            if before.endswith(")\\n"):  # the answer digit, not the stop after it
-                var = before[before.rindex("print(") + 6:-2]
-                assert tok.decode([t]) == str(env[var]), (text, j)
+            if asked is None:  # the answer digit: the question just before it names the variable
+                asked = re.search(re.escape(question).replace(r"\\{\\}", "([a-z])") + "$", before).group(1)
+                assert tok.decode([t]) == values[asked], (fmt, before)
                 n += 1
-            else:
+            else:  # the stop after it
                 assert tok.decode([t]) == "\\n"
-    assert len(set(env.values())) == k
-assert n == 200, n
+                asked = None
+assert n == 4 * 20 * len(R.FORMATS), n
+assert R.parse_phases("pairs/6@1,compact+python/26@3") == [(1, ["pairs"], 6), (3, ["compact", "python"], 26)]
 print("checked", n)
 `;
-    assert.match(execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' }), /checked 200/);
-    const out = execFileSync(PYTHON, [path.join(REPO, 'native/train/recall_probe.py'), '--config', SMOKE, '--steps', '4', '--batch', '4', '--log-every', '2'], {
-      encoding: 'utf8',
-      env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
-    });
-    assert.strictEqual((out.match(/^step +\d+ loss [\d.]+ answers +[\d.]+% \(guessing a constant +[\d.]+%\)/gm) ?? []).length, 2, out);
+    assert.match(execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' }), /checked 400/);
+    const out = execFileSync(
+      PYTHON,
+      [path.join(REPO, 'native/train/recall_probe.py'), '--config', SMOKE, '--steps', '4', '--batch', '4', '--log-every', '2', '--phases', 'pairs/6@1,compact/26@3'],
+      { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } },
+    );
+    const lines = out.match(/^step +\d+ loss [\d.]+ answers: .*$/gm) ?? [];
+    assert.strictEqual(lines.length, 2, out);
+    assert.match(lines[0], /answers: pairs +[\d.]+% \(guessing +[\d.]+%\) +\d+ s$/);
+    assert.match(lines[1], /answers: compact +[\d.]+% \(guessing +[\d.]+%\) +\d+ s$/);
   });
 
   it('the exported checkpoint runs in the engine with the reference logits', async function () {
