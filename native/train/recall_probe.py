@@ -104,6 +104,7 @@ def main(argv=None):
     start, tally = time.time(), {}  # format: [hits, answers, guessing hits]
     for step in range(1, a.steps + 1):
         _, formats, names = [ph for ph in phases if ph[0] <= step][-1]
+        # a single format draws nothing from rng: such runs keep the programs of the model card runs
         row_formats = [formats[0] if len(formats) == 1 else rng.choice(formats) for _ in range(a.batch)]
         rows = [program(rng, tok, f, a.questions, names) for f in row_formats]
         L = 1 + max(len(row) for row, _, _ in rows)  # <|begin_text|> + the longest program
@@ -122,11 +123,10 @@ def main(argv=None):
         torch.nn.utils.clip_grad_norm_(model.parameters(), t["grad_clip"])
         opt.step()
         with torch.no_grad():
-            right = logits.argmax(-1) == y
+            right, is_answer = logits.argmax(-1) == y, torch.isin(y, digits)
             for b, f in enumerate(row_formats):
-                is_answer = torch.isin(y[b], digits)
-                tally[f][0] += int(right[b][is_answer].sum())
-                tally[f][1] += int(is_answer.sum())
+                tally[f][0] += int(right[b][is_answer[b]].sum())
+                tally[f][1] += int(is_answer[b].sum())
         if step % a.log_every == 0 or step == a.steps:
             acc = " ".join(f"{f} {100 * h / max(n, 1):5.1f}% (guessing {100 * gh / max(n, 1):4.1f}%)" for f, (h, n, gh) in tally.items())
             print(f"step {step:5d} loss {loss.item():.3f} answers: {acc} {time.time() - start:5.0f} s", flush=True)
