@@ -12,10 +12,12 @@ Format (every example is a pair prompt/answer; the training text is prompt + ans
   chain  variable tracking: d = number of dependent hops (one variable's value is copied
          through d assignments). Single-letter variables, values are digits, distractor
          assignments (constants, and copies among themselves) in a random order where every
-         constant is equally likely to come first (no positional shortcut). The prompt ends with
-         a newline after the print line and the answer is one digit (what Python prints):
+         constant is equally likely to come first (no positional shortcut). The answer is one
+         digit (what Python prints). In the held-out sets (and the "print" style, CHAIN_STYLES)
+         the prompt ends with a newline after the print line:
              prompt: "a = 4\\nq = 7\\nb = a\\nc = b\\nprint(c)\\n"
              answer: "4"
+         Training can use the "repl" style instead ("a=4\\nq=7\\nb=a\\nc=b\\nc" -> "4").
          (Up to the second default model each hop also applied + - * with a constant, mod 10;
          with that, no run this machine can afford got past chance even at d = 1.)
   expr   d = number of binary operations in a random nested expression over digits 1..9 with
@@ -28,9 +30,10 @@ Format (every example is a pair prompt/answer; the training text is prompt + ans
 Why these choices:
   * + - * commute with "mod 10", so a model can carry a single digit per step, and Python's %
     is never negative: the programs are valid Python whose printed output is the answer.
-  * Prompts end with a newline or "= " so the answer always starts a fresh pre-token (the
-    tokenizer splits digits one per token): tokens(prompt + answer) = tokens(prompt) +
-    tokens(answer), which makes exact-match evaluation on token ids possible.
+  * Prompts end with a newline, "= " or (repl style) a letter, so the answer always starts a
+    fresh pre-token (the tokenizer splits digits one per token and never joins a letter and a
+    digit): tokens(prompt + answer) = tokens(prompt) + tokens(answer), which makes exact-match
+    evaluation on token ids possible.
 
 API:
   generate(family, difficulty, rng) -> (prompt, answer)   rng is a random.Random
@@ -62,11 +65,26 @@ _OPS = ("+", "-", "*")
 _PREC = {"+": 1, "-": 1, "*": 2}
 
 
-def _chain_program(d, rng):
+# How a chain program is written: (assignment, question); the answer follows the question.
+#   print: "a = 4\nq = 7\nb = a\nc = b\nprint(c)\n" -> "4"  the third default model's format, and
+#          the held-out sets' (generate)
+#   repl:  "a=4\nq=7\nb=a\nc=b\nc" -> "4"                 no spaces; the question is the name, as a
+#          REPL echoes it. The probes (model card) learn the lookup in minutes in this form and
+#          not in the other: a name is the same token where it is assigned and where it is read
+#          (" b" in "c = b" is another token than the "b" starting b's own line), every value sits
+#          two tokens after its name, and the answer is predicted at the asked name itself.
+CHAIN_STYLES = {"print": ("{} = {}", "print({})\n"), "repl": ("{}={}", "{}")}
+# The style of generate() and so of the held-out sets (and the default of the functions below).
+# A model trained in another style needs this switched with it: training rejects held-out
+# prompts by exact match, and the bench asks in this style.
+HELDOUT_CHAIN_STYLE = "print"
+
+
+def _chain_program(d, rng, letters=string.ascii_lowercase, style=HELDOUT_CHAIN_STYLE):
     # One main chain of d hops plus distractor lines (own chains, same shapes), so the model must
     # follow the right variable instead of reading the last line.
-    n_distract = min(rng.randint(1, d + 1), 26 - (d + 1))  # single letters: d <= 24
-    names = rng.sample(string.ascii_lowercase, d + 1 + n_distract)
+    n_distract = min(rng.randint(1, d + 1), len(letters) - (d + 1))  # single letters: d <= 24
+    names = rng.sample(letters, d + 1 + n_distract)
     main, others = names[: d + 1], names[d + 1:]
     source = {main[0]: None}  # the variable each line copies; None for a constant
     for i in range(1, d + 1):
@@ -75,7 +93,8 @@ def _chain_program(d, rng):
     for v in others:
         source[v] = rng.choice(defined) if defined and rng.random() < 0.6 else None
         defined.append(v)
-    text = {v: f"{v} = {s}" if s else f"{v} = {rng.randint(0, 9)}" for v, s in source.items()}
+    line = CHAIN_STYLES[style][0]
+    text = {v: line.format(v, s) if s else line.format(v, rng.randint(0, 9)) for v, s in source.items()}
     # Each next line is drawn uniformly from those whose source is already defined, so every
     # constant is equally likely to come first. (An interleaving of the two lists put the root
     # first in 62-74% of programs, and a model learnt to answer the first constant line.)
@@ -90,9 +109,9 @@ def _chain_program(d, rng):
     return "\n".join(lines) + "\n", names, env
 
 
-def _query(v, env):
-    """The print line asking for variable v and its answer (what Python prints)."""
-    return f"print({v})\n", str(env[v])
+def _query(v, env, style=HELDOUT_CHAIN_STYLE):
+    """The question asking for variable v and its answer (its value, what Python prints)."""
+    return CHAIN_STYLES[style][1].format(v), str(env[v])
 
 
 def _chain(d, rng):
@@ -101,20 +120,72 @@ def _chain(d, rng):
     return program + question, answer
 
 
-def chain_training_text(d, rng, extra_queries):
-    """A chain example as (question, answer) pairs: first exactly what generate("chain", d, rng)
-    gives (so the held-out exclusion applies to it), then up to extra_queries more print lines
-    about other variables of the same program ("\nprint(x)\n", answer). The training text
-    is the pairs joined, then END_TEXT. The extra queries (shallower hops, distractor chains) add
-    supervision of the same skill to every program."""
-    program, names, env = _chain_program(d, rng)
-    question, answer = _query(names[d], env)
+def _assignments(program):
+    """[(variable, right-hand side)] of a chain program's lines, in either style."""
+    return [tuple(x.strip() for x in line.split("=")) for line in program.splitlines() if "=" in line]
+
+
+def _roots(program):
+    """{variable: the constant variable its value comes from} for a chain program."""
+    roots = {}
+    for v, rhs in _assignments(program):
+        roots[v] = v if rhs.isdigit() else roots[rhs]
+    return roots
+
+
+def chain_training_text(d, rng, extra_queries, letters=string.ascii_lowercase, style=HELDOUT_CHAIN_STYLE, per_chain=False):
+    """A chain example as (question, answer) pairs: first a problem as generate("chain", d, rng)
+    draws it (exactly that in the default style and letters, so the held-out exclusion applies),
+    then up to extra_queries more questions about other variables of the program ("\n" +
+    question, answer). The training text is the pairs joined, then END_TEXT. letters: the names
+    to draw from; style: a key of CHAIN_STYLES.
+
+    per_chain: each extra question is about a variable of another constant's chain than every
+    question before it. The answers are in the context of the questions after them, and a
+    variable linked to one already answered has the same value, so copying that answer is a
+    shortcut around the walk: a probe that asked 8 questions about any variables reached 97-100%
+    next to an answered variable while a first question at 2 hops stayed near guessing (model
+    card). Without it (the third default model), any other variables."""
+    program, names, env = _chain_program(d, rng, letters, style)
+    question, answer = _query(names[d], env, style)
     pairs = [(program + question, answer)]
-    others = [v for v in names if v != names[d]]
-    for v in rng.sample(others, min(extra_queries, len(others))):
-        q, a = _query(v, env)
+    if per_chain:
+        roots = _roots(program)
+        chains = sorted({roots[v] for v in names} - {names[0]})
+        rng.shuffle(chains)
+        asked = [rng.choice(sorted(u for u in names if roots[u] == root)) for root in chains[:extra_queries]]
+    else:
+        others = [v for v in names if v != names[d]]
+        asked = rng.sample(others, min(extra_queries, len(others)))
+    for v in asked:
+        q, a = _query(v, env, style)
         pairs.append(("\n" + q, a))
     return pairs
+
+
+def chain_hop_question(d, hop, rng, letters=string.ascii_lowercase, style=HELDOUT_CHAIN_STYLE):
+    """(prompt, answer, guessing): a chain program of d hops (as generate draws them) asked about
+    the variable `hop` hops down its main chain (0: the constant itself, d: what generate asks);
+    guessing is the chance that a constant line of the program drawn at random holds the answer.
+    For probes that measure accuracy per hop."""
+    program, names, env = _chain_program(d, rng, letters, style)
+    question, answer = _query(names[hop], env, style)
+    consts = [value for _, value in _constant_lines(program)]
+    return program + question, answer, consts.count(answer) / len(consts)
+
+
+def recall_training_text(rng, letters, questions, style=HELDOUT_CHAIN_STYLE):
+    """The lookup that every hop repeats, alone (0 hops): 3-5 constants with distinct digits,
+    then `questions` questions about them, names drawn with replacement, as (question, answer)
+    pairs like chain_training_text: in the repl style, the rows of recall_probe.py's
+    compact-name format, which learnt the lookup on 6 letters in minutes (26 letters: not in
+    4,000 steps; learnt on 6, it carries over to 26 at once)."""
+    k = rng.randint(3, min(5, len(letters)))
+    names, values = rng.sample(letters, k), rng.sample(range(10), k)
+    line, question = CHAIN_STYLES[style]
+    program = "".join(line.format(n, v) + "\n" for n, v in zip(names, values))
+    asked = [rng.randrange(k) for _ in range(questions)]
+    return [((program if j == 0 else "\n") + question.format(names[i]), str(values[i])) for j, i in enumerate(asked)]
 
 
 def _render(node, parent_prec=0, right=False):
@@ -182,8 +253,7 @@ def heldout_sets(seed=HELDOUT_SEED, n=HELDOUT_N):
 
 def _constant_lines(program):
     """[(variable, digit)] for the lines of a chain program that assign a constant, in order."""
-    pairs = (line.split(" = ") for line in program.splitlines() if " = " in line)
-    return [(v, rhs) for v, rhs in pairs if rhs.isdigit()]
+    return [(v, rhs) for v, rhs in _assignments(program) if rhs.isdigit()]
 
 
 def chance_accuracy(family, items):
@@ -249,16 +319,43 @@ if __name__ == "__main__":
         first += consts[0] == names[0]
         expected += 1 / len(consts)
     assert abs(first - expected) < 0.05 * 3000, (first, expected)
-    # A multi-query chain starts with exactly the single-query example of the same draw, and every
-    # answer is what Python prints for the program.
-    for seed in range(200):
-        d = 1 + seed % 6
-        pairs = chain_training_text(d, random.Random(seed), 3)
-        assert pairs[0] == generate("chain", d, random.Random(seed)), pairs
-        program = pairs[0][0][: pairs[0][0].index("print(")]
-        env = {}
+    # A multi-query chain starts with exactly the single-query example of the same draw (default
+    # style and letters), every answer is what Python prints for the program, and with per_chain
+    # no two questions share a chain; the same for the repl style.
+    def asked(style, question):
+        return question.strip()[len("print("):-1] if style == "print" else question.strip()
+    for seed in range(400):
+        d, style, per_chain = 1 + seed % 6, ("print", "repl")[seed % 2], seed % 4 >= 2
+        pairs = chain_training_text(d, random.Random(seed), 3, style=style, per_chain=per_chain)
+        if style == HELDOUT_CHAIN_STYLE:
+            assert pairs[0] == generate("chain", d, random.Random(seed)), pairs
+        program = pairs[0][0][:pairs[0][0].rindex("\n") + 1] if style == "repl" else pairs[0][0][:pairs[0][0].index("print(")]
+        env, roots = {}, _roots(program)
         exec(program, {}, env)
         for q, a in pairs:
-            var = q.split("print(")[1].split(")")[0]
-            assert q.endswith("\n") and int(a) == env[var], (pairs, q, a)
+            assert q.startswith("\n") or q.startswith(program), (pairs, q)
+            assert int(a) == env[asked(style, q[len(program):] if q.startswith(program) else q)], (pairs, q, a)
+        if per_chain:
+            assert len({roots[asked(style, q[len(program):] if i == 0 else q)] for i, (q, _) in enumerate(pairs)}) == len(pairs), pairs
+    # A question at hop h: h copy lines lead from the asked variable to its constant.
+    for seed in range(100):
+        d, h, style = 1 + seed % 8, seed % (1 + 1 + seed % 8), ("print", "repl")[seed % 2]
+        prompt, answer, guessing = chain_hop_question(d, h, random.Random(seed), "abcdefghijklmnop", style)
+        program = prompt[:prompt.rindex("\n") + 1] if style == "repl" else prompt[:prompt.index("print(")]
+        var = asked(style, prompt[len(program):])
+        source = dict(_assignments(program))
+        hops = 0
+        while not source[var].isdigit():
+            var, hops = source[var], hops + 1
+        assert hops == h and source[var] == answer and 0 < guessing <= 1, (prompt, answer, h)
+        assert set(source) <= set("abcdefghijklmnop"), prompt
+    # The recall stage: names from the given letters, answers their values.
+    for seed in range(50):
+        style = ("print", "repl")[seed % 2]
+        pairs = recall_training_text(random.Random(seed), "abcdef", 8, style)
+        program = pairs[0][0][:pairs[0][0].rindex("\n") + 1] if style == "repl" else pairs[0][0][:pairs[0][0].index("print(")]
+        env = {}
+        exec(program, {}, env)
+        assert len(pairs) == 8 and set(env) <= set("abcdef"), pairs
+        assert all(int(a) == env[asked(style, q[len(program):] if i == 0 else q)] for i, (q, a) in enumerate(pairs)), pairs
     print("ok")

@@ -146,7 +146,7 @@ class CausalSelfAttention(nn.Module):
         self.qk_bias = nn.Parameter(torch.zeros(2, 1, self.n_head, self.hd)) if cfg.qk_bias else None
         self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=False)
 
-    def forward(self, x, rope, idx, cache=None):
+    def forward(self, x, rope, idx, cache=None, mask=None):
         B, S, _ = x.shape
         q, k, v = self.Wqkv(x).split([self.n_head * self.hd, self.n_kv * self.hd, self.n_kv * self.hd], dim=-1)
         q, k, v = q.view(B, S, self.n_head, self.hd), k.view(B, S, self.n_kv, self.hd), v.view(B, S, self.n_kv, self.hd)
@@ -160,9 +160,11 @@ class CausalSelfAttention(nn.Module):
             k, v = k.repeat_interleave(self.n_head // self.n_kv, 1), v.repeat_interleave(self.n_head // self.n_kv, 1)
         att = (q @ k.transpose(-2, -1)) / math.sqrt(self.hd)  # [B, H, S, T]
         T = k.shape[2]
-        if S > 1:  # causal, aligned bottom right: new token j (position T-S+j) sees keys 0..T-S+j
-            mask = torch.ones(S, T, dtype=torch.bool, device=x.device).tril(diagonal=T - S)
+        if mask is not None:  # a trainer's own mask [B or 1, 1, S, T] (True = may attend)
             att = att.masked_fill(~mask, float("-inf"))
+        elif S > 1:  # causal, aligned bottom right: new token j (position T-S+j) sees keys 0..T-S+j
+            causal = torch.ones(S, T, dtype=torch.bool, device=x.device).tril(diagonal=T - S)
+            att = att.masked_fill(~causal, float("-inf"))
         y = att.softmax(dim=-1) @ v
         return self.proj(y.transpose(1, 2).reshape(B, S, self.n_head * self.hd))
 
@@ -185,9 +187,9 @@ class SandwichBlock(nn.Module):
         self.norm_3, self.norm_4 = RMSNorm(cfg.n_embd, cfg.norm_eps), RMSNorm(cfg.n_embd, cfg.norm_eps)
         self.attn, self.mlp = CausalSelfAttention(cfg), GatedMLP(cfg)
 
-    def forward(self, x, rope, idx, cache=None):
+    def forward(self, x, rope, idx, cache=None, mask=None):
         # the residual is added before norm_2 / norm_4, and each sub-layer's output is normalised
-        x = self.norm_2(self.attn(self.norm_1(x), rope, idx, cache) + x)
+        x = self.norm_2(self.attn(self.norm_1(x), rope, idx, cache, mask) + x)
         return self.norm_4(self.mlp(self.norm_3(x)) + x)
 
 
@@ -218,10 +220,10 @@ class Huginn(nn.Module):
             raise ValueError(f"positions up to {pos + T} exceed block_size {self.cfg.block_size}")
         return self.rope_cos[pos:pos + T], self.rope_sin[pos:pos + T]
 
-    def prelude_forward(self, ids, rope, cache=None):
+    def prelude_forward(self, ids, rope, cache=None, mask=None):
         e = self.transformer.wte(ids) * self.cfg.embed_scale
         for i, block in enumerate(self.transformer.prelude):  # block indices 0..P-1
-            e = block(e, rope, i, cache)
+            e = block(e, rope, i, cache, mask)
         return e
 
     def init_state(self, e, init_scale=0.0, seed=0):
@@ -237,7 +239,7 @@ class Huginn(nn.Module):
         s = (torch.erfinv(u) * (std * math.sqrt(2))).clamp(-3 * std, 3 * std)
         return (s * self.cfg.embed_scale).to(e.dtype)
 
-    def iterate(self, s, e, steps, rope, cache=None, first_step=0):
+    def iterate(self, s, e, steps, rope, cache=None, first_step=0, mask=None):
         """`steps` iterations of the recurrent core, numbered from first_step (for cache indices).
         Truncated backprop: `with torch.no_grad(): s = m.iterate(s, e, n, rope)`, then
         `s = m.iterate(s, e, k, rope, first_step=n)` with gradients (they still reach e)."""
@@ -245,13 +247,13 @@ class Huginn(nn.Module):
         for step in range(first_step, first_step + steps):
             s = self.transformer.adapter(torch.cat([s, e], dim=-1))  # state first, prelude output second
             for j, block in enumerate(self.transformer.core_block):
-                s = block(s, rope, P + step * L + j, cache)
+                s = block(s, rope, P + step * L + j, cache, mask)
         return s
 
-    def coda_forward(self, s, rope, cache=None):
+    def coda_forward(self, s, rope, cache=None, mask=None):
         s = self.transformer.ln_f(s)  # first use of ln_f
         for i, block in enumerate(self.transformer.coda):  # block indices -1, -2, ...
-            s = block(s, rope, -(i + 1), cache)
+            s = block(s, rope, -(i + 1), cache, mask)
         return self.lm_head(self.transformer.ln_f(s)).float()  # second use of ln_f; float32 logits
 
     def forward(self, ids, steps=None, cache=None, init_scale=0.0, seed=0):

@@ -72,6 +72,44 @@ def parse_phases(text):
     return phases
 
 
+def setup(config_path, lr, seed):
+    """(model, optimiser, train config, model config, tokenizer) of a probe: the model shape and
+    optimiser of a training config with this peak lr (min_lr = lr / 10), initialised as train.py
+    does."""
+    with open(config_path) as f:
+        cfg = json.load(f)
+    t, m = dict(cfg["train"], lr=lr, min_lr=lr / 10), cfg["model"]
+    tok = T.Tokenizer(os.path.join(T.TOKENIZER_DIR, "tokenizer.json"))
+    model = T.Huginn(T.HuginnConfig.from_dict(T.checkpoint_config(cfg, tok)))
+    model.takase_init_(seed=seed)
+    model.train()
+    return model, T.make_optimizer(model, t), t, m, tok
+
+
+def pack(rows, bos):
+    """(ids, targets, length) of a batch of rows (ids, targets, ...): <|begin_text|> + each row,
+    zeros after it (causally unseen), targets -1 where there is no answer."""
+    L = 1 + max(len(row[0]) for row in rows)
+    ids, y = torch.zeros(len(rows), L, dtype=torch.long), torch.full((len(rows), L), -1)
+    for b, (row, targets, *_) in enumerate(rows):
+        ids[b, :len(row) + 1] = torch.tensor([bos] + row)
+        y[b, 1:len(row) + 1] = torch.tensor(targets)
+    return ids, y, L
+
+
+def train_step(model, opt, t, m, ids, y, p, lr, s0_gen, mask=None):
+    """One optimiser step at total depth p with the trainer's own forward; returns (logits, loss)."""
+    for g in opt.param_groups:
+        g["lr"] = lr
+    logits = T.train_forward(model, ids, model.rope(0, ids.shape[1]), p, m["mean_backprop_depth"], t["init_scale"], s0_gen, mask)
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=-1)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), t["grad_clip"])
+    opt.step()
+    return logits, loss
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default=os.path.join(T.HERE, "configs", "default.json"))
@@ -87,14 +125,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     torch.set_num_threads(2)
-    with open(a.config) as f:
-        cfg = json.load(f)
-    t, m = dict(cfg["train"], lr=a.lr, min_lr=a.lr / 10), cfg["model"]
-    tok = T.Tokenizer(os.path.join(T.TOKENIZER_DIR, "tokenizer.json"))
-    model = T.Huginn(T.HuginnConfig.from_dict(T.checkpoint_config(cfg, tok)))
-    model.takase_init_(seed=a.seed)
-    model.train()
-    opt = T.make_optimizer(model, t)
+    model, opt, t, m, tok = setup(a.config, a.lr, a.seed)
     rng, depth_rng = random.Random(a.seed), np.random.default_rng(a.seed)
     s0_gen = torch.Generator().manual_seed(a.seed)
     bos = tok.token_id("<|begin_text|>")
@@ -107,21 +138,11 @@ def main(argv=None):
         # a single format draws nothing from rng: such runs keep the programs of the model card runs
         row_formats = [formats[0] if len(formats) == 1 else rng.choice(formats) for _ in range(a.batch)]
         rows = [program(rng, tok, f, a.questions, names) for f in row_formats]
-        L = 1 + max(len(row) for row, _, _ in rows)  # <|begin_text|> + the longest program
-        ids, y = torch.zeros(a.batch, L, dtype=torch.long), torch.full((a.batch, L), -1)
-        for b, (row, targets, k) in enumerate(rows):
-            ids[b, :len(row) + 1] = torch.tensor([bos] + row)  # the zeros after it are causally unseen
-            y[b, 1:len(row) + 1] = torch.tensor(targets)
-            tally.setdefault(row_formats[b], [0, 0, 0.0])[2] += a.questions / k
+        ids, y, _ = pack(rows, bos)
+        for f, (_, _, k) in zip(row_formats, rows):
+            tally.setdefault(f, [0, 0, 0.0])[2] += a.questions / k
         p = a.fixed_r or T.sample_depth(depth_rng, m["mean_recurrence"])
-        for g in opt.param_groups:
-            g["lr"] = T.lr_at(step - 1, t, a.steps)
-        logits = T.train_forward(model, ids, model.rope(0, L), p, m["mean_backprop_depth"], t["init_scale"], s0_gen)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=-1)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), t["grad_clip"])
-        opt.step()
+        logits, loss = train_step(model, opt, t, m, ids, y, p, T.lr_at(step - 1, t, a.steps), s0_gen)
         with torch.no_grad():
             right, is_answer = logits.argmax(-1) == y, torch.isin(y, digits)
             for b, f in enumerate(row_formats):

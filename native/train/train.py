@@ -22,6 +22,7 @@ import json
 import math
 import random
 import shutil
+import string
 import sys
 import time
 from types import SimpleNamespace
@@ -85,7 +86,7 @@ def code_tokens(tok, seed, fim_rate, piece_chars):
     return arr
 
 
-def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_problems=0):
+def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_problems=0, chain_recipe=None):
     """Like math_tasks.training_stream (same generators, same held-out exclusion, training
     difficulties only), but with the family mix and the weights of d = 1..len(d_weights) taken
     from the config. Yields each problem as [(question, answer), ...] (several for a chain
@@ -95,18 +96,36 @@ def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_pro
     Curriculum: with stage_problems > 0, the first stage_problems problems have d = 1, the next
     d <= 2 (weights d_weights[:2]), and so on up to len(d_weights). A pilot on the whole mix at
     once stayed at chance for 2,000 steps; at d = 1 alone it left chance after 700. The stages
-    count problems, not steps, so a resumed run replays exactly the same stream."""
+    count problems, not steps, so a resumed run replays exactly the same stream.
+
+    chain_recipe (absent: the third default model's chains), all keys optional:
+      "style": a key of math_tasks.CHAIN_STYLES (math_tasks.HELDOUT_CHAIN_STYLE by default: a
+        model trained in another style needs the held-out style switched with it);
+      "per_chain": true: extra questions one per constant's chain (math_tasks.chain_training_text);
+      "recall": {"problems": n, "letters": k, "questions": q}: the first n chain problems are the
+        bare lookup instead (math_tasks.recall_training_text, names from the first k letters).
+        Chains need that lookup at every hop; on 26 letters from the start it stayed at guessing
+        for thousands of steps in the probes, on 6 it formed in minutes and carried over to 26."""
     banned = math_tasks.heldout_hashes()
     families, fw = zip(*family_weights.items())
     assert all(d in math_tasks.TRAIN_D[f] for f in families for d in range(1, len(d_weights) + 1)), "d beyond the training range"
     rng = random.Random(f"train/{seed}")
-    count = 0
+    recipe = chain_recipe or {}
+    style, per_chain = recipe.get("style", math_tasks.HELDOUT_CHAIN_STYLE), recipe.get("per_chain", False)
+    recall = recipe.get("recall", {"problems": 0})
+    count = chains = 0
     while True:
         k = min(count // stage_problems + 1, len(d_weights)) if stage_problems else len(d_weights)
         family = rng.choices(families, fw)[0]
         d = rng.choices(range(1, k + 1), d_weights[:k])[0]
-        if family == "chain" and chain_extra_queries:
-            pairs = math_tasks.chain_training_text(d, rng, rng.randint(0, chain_extra_queries))
+        if family == "chain" and chains < recall["problems"]:
+            chains += 1
+            count += 1  # never a held-out prompt: those have chains of d >= 2
+            yield math_tasks.recall_training_text(rng, string.ascii_lowercase[:recall["letters"]], recall["questions"], style)
+            continue
+        if family == "chain":  # with no extra queries this draws exactly what generate() does
+            extra = rng.randint(0, chain_extra_queries) if chain_extra_queries else 0
+            pairs = math_tasks.chain_training_text(d, rng, extra, style=style, per_chain=per_chain)
         else:
             pairs = [math_tasks.generate(family, d, rng)]
         if math_tasks.prompt_hash(pairs[0][0]) not in banned:
@@ -128,7 +147,8 @@ class MathStream:
         self.end = tok.token_id("<|end_text|>")
         self.answers_only = data_cfg.get("math_loss", "all") == "answers"
         self.texts = math_texts(seed, data_cfg["math_families"], data_cfg["math_d_weights"],
-                                data_cfg.get("chain_extra_queries", 0), data_cfg.get("math_stage_problems", 0))
+                                data_cfg.get("chain_extra_queries", 0), data_cfg.get("math_stage_problems", 0),
+                                data_cfg.get("chain_recipe"))
         if state:
             for _ in range(state["count"]):  # replay the generator (fast: ~50k texts/s)
                 next(self.texts)
@@ -250,20 +270,35 @@ def sample_depth(rng, mean_recurrence):
     return int(rng.poisson(rate)) + 1
 
 
-def train_forward(model, x, rope, p, backprop_depth, init_scale, s0_gen):
+def document_mask(ids, end_id):
+    """[B, 1, S, S] attention mask of packed rows: causal, and each token sees only its own
+    document (a document ends with its <|end_text|>) and the row's first token (<|begin_text|>,
+    which every prompt starts with at inference). Without it a packed math row shows each problem
+    the earlier ones, which assign the same names other values: context a prompt never has at
+    inference. (Not yet shown to matter: in the packing probes of the model card the lookup
+    stayed at guessing with and without it, and with one program per row.)"""
+    doc = torch.cumsum(ids == end_id, dim=1) - (ids == end_id).long()  # <|end_text|> ends its own document
+    same = doc[:, :, None] == doc[:, None, :]
+    same[:, :, 0] = True
+    S = ids.shape[1]
+    return (same & torch.ones(S, S, dtype=torch.bool).tril())[:, None]
+
+
+def train_forward(model, x, rope, p, backprop_depth, init_scale, s0_gen, mask=None):
     """Logits of one training step at total depth p: max(p - k, 0) core iterations without
-    gradient, then min(k, p) with it (k = backprop_depth), from a random state s0."""
+    gradient, then min(k, p) with it (k = backprop_depth), from a random state s0. mask: an
+    attention mask (document_mask) or None for plain causal attention."""
     n_nograd, n_grad = max(p - backprop_depth, 0), min(backprop_depth, p)
     # cache_enabled=False: autocast caches the bf16 copy of each weight at its first use; the
     # first use of the core is inside no_grad, so the cached copies carry no autograd history
     # and the core and adapter would silently get no gradient (pilots 1-3 trained that way)
     with torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False):
-        e = model.prelude_forward(x, rope)
+        e = model.prelude_forward(x, rope, mask=mask)
         s = model.init_state(e, init_scale, s0_gen)
         with torch.no_grad():  # truncated backprop: the first iterations only move the state
-            s = model.iterate(s, e, n_nograd, rope)
-        s = model.iterate(s, e, n_grad, rope, first_step=n_nograd)  # gradients also reach e here
-        return model.coda_forward(s, rope)
+            s = model.iterate(s, e, n_nograd, rope, mask=mask)
+        s = model.iterate(s, e, n_grad, rope, first_step=n_nograd, mask=mask)  # gradients also reach e here
+        return model.coda_forward(s, rope, mask=mask)
 
 
 # ---------------------------------------------------------------- saving
@@ -368,7 +403,8 @@ def main(argv=None):
         lr = lr_at(step, t, total)
         for g in opt.param_groups:
             g["lr"] = lr
-        logits = train_forward(model, x, rope, p, m["mean_backprop_depth"], t["init_scale"], s0_gen)
+        mask = document_mask(x, eot) if t.get("document_mask") else None
+        logits = train_forward(model, x, rope, p, m["mean_backprop_depth"], t["init_scale"], s0_gen, mask)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=pad)
         with torch.no_grad():  # monitor: the last answer token of each math text (just before <|end_text|>)
             at = (y[:, 1:] == eot) & is_math[:, None]

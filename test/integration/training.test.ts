@@ -75,6 +75,17 @@ for pairs in problems:
 staged = T.math_texts(0, {"chain": 1.0}, [1, 1, 1], 0, 30)
 lines = [pairs[0][0].count("\\n") - 1 for pairs in (next(staged) for _ in range(90))]
 assert max(lines[:30]) <= 4 and max(lines[60:]) > 6, lines
+# chain_recipe (repl style, recall stage): the first chain problems are bare lookups on the
+# first letters, then chains
+recall = T.math_texts(0, {"chain": 1.0}, [1], 0, 0, {"style": "repl", "recall": {"problems": 20, "letters": 4, "questions": 5}})
+first, later = [next(recall) for _ in range(20)], [next(recall) for _ in range(20)]
+copies = lambda pairs: [l for l in pairs[0][0].split("\\n")[:-1] if l[2:].isalpha()]
+for pairs in first:
+    env = {}
+    exec(pairs[0][0][:-1], {}, env)
+    assert len(pairs) == 5 and set(env) <= set("abcd") and not copies(pairs), pairs
+    assert all(a == str(env[q[-1]]) for q, a in pairs), pairs
+assert all(copies(pairs) for pairs in later), later
 print("checked", n)
 `;
     const out = execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' });
@@ -145,6 +156,64 @@ print("checked", n)
     assert.strictEqual(lines.length, 2, out);
     assert.match(lines[0], /answers: pairs +[\d.]+% \(guessing +[\d.]+%\) +\d+ s$/);
     assert.match(lines[1], /answers: compact +[\d.]+% \(guessing +[\d.]+%\) +\d+ s$/);
+  });
+
+  it('document mask: a packed document sees only itself and the row start, and a lone document gets the plain causal logits', function () {
+    this.timeout(120_000);
+    const script = `
+import json, sys, torch
+sys.path.insert(0, ${JSON.stringify(path.join(REPO, 'native/train'))})
+import train as T
+E = 9  # <|end_text|> in this toy row
+ids = torch.tensor([[0, 5, 6, E, 7, 8, E, 4]])
+m = T.document_mask(ids, E)[0, 0]
+docs = [0, 0, 0, 0, 1, 1, 1, 2]
+for i in range(8):
+    for j in range(8):
+        assert bool(m[i, j]) == (j <= i and (j == 0 or docs[i] == docs[j])), (i, j, m)
+cfg = json.load(open(${JSON.stringify(SMOKE)}))
+tok = T.Tokenizer(T.os.path.join(T.TOKENIZER_DIR, "tokenizer.json"))
+model = T.Huginn(T.HuginnConfig.from_dict(T.checkpoint_config(cfg, tok)))
+model.takase_init_(seed=0)
+x = torch.tensor([[tok.token_id("<|begin_text|>")] + tok.encode("a=4\\nb=a\\nb4\\n")])
+run = lambda mask: T.train_forward(model, x, model.rope(0, x.shape[1]), 3, 1, 1.0, torch.Generator().manual_seed(0), mask)
+plain, masked = run(None), run(T.document_mask(x, tok.token_id("<|end_text|>")))
+assert torch.equal(plain, masked), (plain - masked).abs().max()
+print("checked")
+`;
+    assert.match(execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' }), /checked/);
+  });
+
+  it('chain probe: the loss sees exactly the answers and their stops, and it reports every hop at every r', function () {
+    this.timeout(120_000);
+    const script = `
+import random, sys
+sys.path.insert(0, ${JSON.stringify(path.join(REPO, 'native/train'))})
+import chain_probe as C
+tok = C.T.Tokenizer(C.T.os.path.join(C.T.TOKENIZER_DIR, "tokenizer.json"))
+rng, n = random.Random(3), 0
+for d in range(1, 7):
+    pairs = C.math_tasks.chain_training_text(d, rng, 4, "abcdefghijkl")
+    ids, targets = C.encode(tok, pairs)
+    assert tok.decode(ids) == "".join(q + a for q, a in pairs) + "<|end_text|>"
+    want = "".join(a + "\\n" for _, a in pairs)[:-1] + "<|end_text|>"
+    assert tok.decode([t for t in targets if t >= 0]) == want, (pairs, targets)
+    assert all(t < 0 or ids[j + 1] == t for j, t in enumerate(targets))
+    n += 1
+print("checked", n)
+`;
+    assert.match(execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' }), /checked 6/);
+    const out = execFileSync(
+      PYTHON,
+      [path.join(REPO, 'native/train/chain_probe.py'), '--config', SMOKE, '--steps', '4', '--recall-steps', '2', '--batch', '4',
+        '--log-every', '2', '--eval-d', '3', '--eval-n', '4', '--eval-r', '1,3'],
+      { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } },
+    );
+    assert.match(out, /step +2 loss [\d.]+ \(recall\)/);
+    assert.match(out, /step +4 loss [\d.]+ \(chains d <= 2\)/);
+    assert.match(out, /^guessing( +\d+){4}$/m);
+    assert.match(out, /^r=1( +\d+){4}$/m);
+    assert.match(out, /^r=3( +\d+){4}$/m);
   });
 
   it('the exported checkpoint runs in the engine with the reference logits', async function () {
