@@ -37,7 +37,10 @@ Why these choices:
 
 API:
   generate(family, difficulty, rng) -> (prompt, answer)   rng is a random.Random
-  chain_training_text(d, rng, k) -> [(question, answer)]: a chain example with up to k more queries.
+  chain_training_text(d, rng, k, letters, style, per_chain) -> [(question, answer)]: a chain
+                            example with up to k more queries.
+  recall_training_text(rng, letters, q, style) -> [(question, answer)]: the bare lookup (0 hops).
+  chain_hop_question(d, hop, rng, letters, style) -> (prompt, answer, guessing): for probes.
   training_stream(seed)  -> infinite iterator of training texts (prompt + answer + END_TEXT),
                             chain/expr d in 1..6, add d in 1..6, never a held-out prompt.
   heldout_sets(seed=HELDOUT_SEED) -> {(family, d): [(prompt, answer), ...]} with
