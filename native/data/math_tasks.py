@@ -327,25 +327,28 @@ if __name__ == "__main__":
     # no two questions share a chain; the same for the repl style.
     def asked(style, question):
         return question.strip()[len("print("):-1] if style == "print" else question.strip()
+
+    def split(prompt, style):  # (the program, the variable its first question asks)
+        program = prompt[:prompt.rindex("\n") + 1] if style == "repl" else prompt[:prompt.index("print(")]
+        return program, asked(style, prompt[len(program):])
     for seed in range(400):
         d, style, per_chain = 1 + seed % 6, ("print", "repl")[seed % 2], seed % 4 >= 2
         pairs = chain_training_text(d, random.Random(seed), 3, style=style, per_chain=per_chain)
         if style == HELDOUT_CHAIN_STYLE:
             assert pairs[0] == generate("chain", d, random.Random(seed)), pairs
-        program = pairs[0][0][:pairs[0][0].rindex("\n") + 1] if style == "repl" else pairs[0][0][:pairs[0][0].index("print(")]
+        program, first = split(pairs[0][0], style)
         env, roots = {}, _roots(program)
         exec(program, {}, env)
-        for q, a in pairs:
-            assert q.startswith("\n") or q.startswith(program), (pairs, q)
-            assert int(a) == env[asked(style, q[len(program):] if q.startswith(program) else q)], (pairs, q, a)
+        names = [first] + [asked(style, q) for q, _ in pairs[1:]]
+        assert all(q.startswith("\n") for q, _ in pairs[1:]), pairs
+        assert all(int(a) == env[v] for v, (_, a) in zip(names, pairs)), pairs
         if per_chain:
-            assert len({roots[asked(style, q[len(program):] if i == 0 else q)] for i, (q, _) in enumerate(pairs)}) == len(pairs), pairs
+            assert len({roots[v] for v in names}) == len(pairs), pairs
     # A question at hop h: h copy lines lead from the asked variable to its constant.
     for seed in range(100):
         d, h, style = 1 + seed % 8, seed % (1 + 1 + seed % 8), ("print", "repl")[seed % 2]
         prompt, answer, guessing = chain_hop_question(d, h, random.Random(seed), "abcdefghijklmnop", style)
-        program = prompt[:prompt.rindex("\n") + 1] if style == "repl" else prompt[:prompt.index("print(")]
-        var = asked(style, prompt[len(program):])
+        program, var = split(prompt, style)
         source = dict(_assignments(program))
         hops = 0
         while not source[var].isdigit():
@@ -356,9 +359,11 @@ if __name__ == "__main__":
     for seed in range(50):
         style = ("print", "repl")[seed % 2]
         pairs = recall_training_text(random.Random(seed), "abcdef", 8, style)
-        program = pairs[0][0][:pairs[0][0].rindex("\n") + 1] if style == "repl" else pairs[0][0][:pairs[0][0].index("print(")]
+        program, first = split(pairs[0][0], style)
         env = {}
         exec(program, {}, env)
+        names = [first] + [asked(style, q) for q, _ in pairs[1:]]
         assert len(pairs) == 8 and set(env) <= set("abcdef"), pairs
-        assert all(int(a) == env[asked(style, q[len(program):] if i == 0 else q)] for i, (q, a) in enumerate(pairs)), pairs
+        assert all(q.startswith("\n") for q, _ in pairs[1:]), pairs
+        assert all(int(a) == env[v] for v, (_, a) in zip(names, pairs)), pairs
     print("ok")

@@ -42,14 +42,10 @@ import math_tasks  # noqa: E402
 
 
 def encode(tok, pairs):
-    """(ids, targets) of [(question, answer)], as the trainer's math rows with answers-only loss:
-    targets are -1 except where an answer token or the stop after it (the line break that starts
-    the next question, or <|end_text|> after the last) is predicted."""
-    toks = []  # (token, in the loss)
-    for i, (question, answer) in enumerate(pairs):
-        toks += [(x, i > 0 and j == 0) for j, x in enumerate(tok.encode(question))]
-        toks += [(x, True) for x in tok.encode(answer)]
-    toks.append((tok.token_id("<|end_text|>"), True))
+    """(ids, targets) of [(question, answer)], tokenized as the trainer's math rows with
+    answers-only loss: targets are -1 except where an answer token or the stop after it is
+    predicted."""
+    toks = T.problem_tokens(tok, pairs, answers_only=True)
     return [x for x, _ in toks], [x if keep else -1 for x, keep in toks[1:]] + [-1]
 
 

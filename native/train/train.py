@@ -133,6 +133,20 @@ def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_pro
             yield pairs
 
 
+def problem_tokens(tok, pairs, answers_only):
+    """[(token, in_loss)] of one math problem [(question, answer)], then <|end_text|>. Question and
+    answer are tokenized apart, as the engine sees them (the prompt alone, then generated tokens);
+    the formats make that equal to tokenizing the joined text. With answers_only the loss sees
+    the answers and the stop after each (the first token of the next question, or <|end_text|>)."""
+    out, after_answer = [], False
+    for question, answer in pairs:
+        for i, t in enumerate(tok.encode(question)):
+            out.append((t, not answers_only or (after_answer and i == 0)))
+        out += [(t, True) for t in tok.encode(answer)]
+        after_answer = True
+    return out + [(tok.token_id("<|end_text|>"), True)]
+
+
 class MathStream:
     """Tokens of math_texts(...), endless, each with a loss flag. Resumable: the position is the
     number of problems drawn so far plus the tokens left over from the last one.
@@ -155,16 +169,7 @@ class MathStream:
             self.count, self.buf = state["count"], [tuple(t) for t in state["buf"]]
 
     def encode(self, pairs):
-        """[(token, in_loss)] of one problem. Question and answer are tokenized apart, as the engine
-        sees them (the prompt alone, then generated tokens); the formats make that equal to
-        tokenizing the joined text."""
-        out, after_answer = [], False
-        for question, answer in pairs:
-            for i, t in enumerate(self.tok.encode(question)):
-                out.append((t, not self.answers_only or (after_answer and i == 0)))
-            out += [(t, True) for t in self.tok.encode(answer)]
-            after_answer = True
-        return out + [(self.end, True)]
+        return problem_tokens(self.tok, pairs, self.answers_only)
 
     def take(self, n):
         """n (token, in_loss): whole problems back to back, then <|pad|> (no loss) up to n. A
