@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Reproduce the shipped default model (native/models/default) from scratch, seeded:
-#   npm run train:default            (about 1 h 45 min on 2 CPU cores)
+#   npm run train:default            (1 h 42 min on 2 CPU cores with bf16 instructions; the config
+#                                     computes in bf16, which a CPU with AVX2 only runs ~12x slower
+#                                     than float32: see the model card)
 # 1. the code corpus from Debian/npm sources on this machine (native/data/build, once);
 # 2. the trainer with native/train/configs/default.json, seed 0, into native/train/runs/default
 #    (rerunning resumes from the last save);

@@ -26,6 +26,11 @@ Format (every example is a pair prompt/answer; the training text is prompt + ans
   add    d = number of digits of the first operand (the second has 1..d digits); the answer is
          the full sum (several single-digit tokens): carries make the serial work grow with d.
              prompt: "4821 + 377 = "                   answer: "5198"
+  ops    chained operations: d = number of updates of one variable, each line reading the value
+         the line before it left (+ - * with a digit 1..9); the answer is the last value mod 10:
+             prompt: "x = 4\nx = x + 3\nx = x * 2\nprint(x % 10)\n"   answer: "4"
+         Unlike chain, the step from one line to the next needs no lookup by name (the previous
+         line is always 7 tokens back), so what grows with d is only the serial work.
 
 Why these choices:
   * + - * commute with "mod 10", so a model can carry a single digit per step, and Python's %
@@ -52,13 +57,17 @@ Run `python3 math_tasks.py` for samples and a self-check.
 """
 import collections
 import hashlib
+import os
 import random
 import string
+import sys
 
 END_TEXT = "<|end_text|>"
-FAMILIES = ("chain", "expr", "add")
-TRAIN_D = {"chain": range(1, 7), "expr": range(1, 7), "add": range(1, 7)}
-HELDOUT_D = {"chain": (2, 4, 6, 8, 10), "expr": (2, 4, 6, 8, 10), "add": (3, 6, 8)}
+FAMILIES = ("chain", "expr", "add", "ops")
+TRAIN_D = {"chain": range(1, 7), "expr": range(1, 7), "add": range(1, 7), "ops": range(1, 7)}
+# (ops comes last: the held-out sets are drawn in this order with one shared dedup, so adding a
+# family at the end leaves the earlier families' sets as they were)
+HELDOUT_D = {"chain": (2, 4, 6, 8, 10), "expr": (2, 4, 6, 8, 10), "add": (3, 6, 8), "ops": (2, 4, 6, 8, 10)}
 HELDOUT_N = 200
 HELDOUT_SEED = 0
 # Mixture of the training stream: state tracking and nested evaluation carry the scaling story.
@@ -215,6 +224,18 @@ def _expr(d, rng):
     return f"{text} % 10 = ", str(eval(text) % 10)
 
 
+def _ops(d, rng):
+    # One variable, d updates in a row; each line reads the value the line before it left, so the
+    # work is d sequential steps, and every update line is the same 7 tokens ("x = x + 3\n").
+    # Operands 1..9 (no "* 0" reset, no "+ 0" no-op); Python's integers do not wrap, the answer is
+    # the last value mod 10 (+ - * commute with it).
+    v = rng.choice(string.ascii_lowercase)
+    lines = [f"{v} = {rng.randint(0, 9)}"] + [f"{v} = {v} {rng.choice(_OPS)} {rng.randint(1, 9)}" for _ in range(d)]
+    env = {}
+    exec("\n".join(lines), {}, env)  # trusted, generated text
+    return "\n".join(lines) + f"\nprint({v} % 10)\n", str(env[v] % 10)
+
+
 def _add(d, rng):
     a = rng.randint(10 ** (d - 1) if d > 1 else 0, 10 ** d - 1)
     nb = rng.randint(1, d)
@@ -224,7 +245,7 @@ def _add(d, rng):
     return f"{a} + {b} = ", str(a + b)
 
 
-_GEN = {"chain": _chain, "expr": _expr, "add": _add}
+_GEN = {"chain": _chain, "expr": _expr, "add": _add, "ops": _ops}
 
 
 def generate(family, difficulty, rng):
@@ -296,6 +317,8 @@ def training_stream(seed, heldout_seed=HELDOUT_SEED):
 
 
 if __name__ == "__main__":
+    TOKENIZER_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tokenizer")
+    sys.path.insert(0, TOKENIZER_DIR)
     rng = random.Random(1)
     for fam in FAMILIES:
         for d in (1, 3, 6, 10):
@@ -366,4 +389,17 @@ if __name__ == "__main__":
         assert len(pairs) == 8 and set(env) <= set("abcdef"), pairs
         assert all(q.startswith("\n") for q, _ in pairs[1:]), pairs
         assert all(int(a) == env[v] for v, (_, a) in zip(names, pairs)), pairs
+    # Chained operations: d update lines of one variable, 7 tokens each, answer what Python prints.
+    from bpe import Tokenizer
+    tok = Tokenizer(os.path.join(TOKENIZER_DIR, "tokenizer.json"))
+    for seed in range(200):
+        d = 1 + seed % 10
+        prompt, answer = generate("ops", d, random.Random(seed))
+        lines = prompt.splitlines()
+        v = lines[0][0]
+        assert len(lines) == d + 2 and lines[-1] == f"print({v} % 10)", prompt
+        assert all(line.startswith(f"{v} = {v} ") and len(tok.encode(line + "\n")) == 7 for line in lines[1:-1]), prompt
+        env = {}
+        exec("\n".join(lines[:-1]), {}, env)
+        assert answer == str(env[v] % 10), (prompt, answer)
     print("ok")

@@ -250,10 +250,14 @@ class Huginn(nn.Module):
                 s = block(s, rope, P + step * L + j, cache, mask)
         return s
 
-    def coda_forward(self, s, rope, cache=None, mask=None):
+    def coda_forward(self, s, rope, cache=None, mask=None, at=None):
+        """Logits [B, T, V]; with at (bool [B, T]) only those positions' logits, [N, V] in
+        row-major order (a trainer whose loss sees few positions skips the LM head elsewhere)."""
         s = self.transformer.ln_f(s)  # first use of ln_f
         for i, block in enumerate(self.transformer.coda):  # block indices -1, -2, ...
             s = block(s, rope, -(i + 1), cache, mask)
+        if at is not None:
+            s = s[at]
         return self.lm_head(self.transformer.ln_f(s)).float()  # second use of ln_f; float32 logits
 
     def forward(self, ids, steps=None, cache=None, init_scale=0.0, seed=0):

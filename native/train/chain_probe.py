@@ -63,7 +63,7 @@ def hop_accuracy(model, tok, t, d, rs, n, letters, bos, style, seed=123):
         guess.append(sum(g for _, _, g in items) / n)
         for r in rs:
             with torch.no_grad():
-                logits = T.train_forward(model, ids, model.rope(0, L), r, 0, t["init_scale"], torch.Generator().manual_seed(seed))
+                logits = T.train_forward(model, ids, model.rope(0, L), r, 0, t["init_scale"], torch.Generator().manual_seed(seed), bf16=T.autocast_bf16(t))
             acc[r].append(float((logits[torch.arange(n), at].argmax(-1) == want).float().mean()))
     model.train()
     return acc, guess

@@ -101,7 +101,7 @@ def train_step(model, opt, t, m, ids, y, p, lr, s0_gen, mask=None):
     """One optimiser step at total depth p with the trainer's own forward; returns (logits, loss)."""
     for g in opt.param_groups:
         g["lr"] = lr
-    logits = T.train_forward(model, ids, model.rope(0, ids.shape[1]), p, m["mean_backprop_depth"], t["init_scale"], s0_gen, mask)
+    logits = T.train_forward(model, ids, model.rope(0, ids.shape[1]), p, m["mean_backprop_depth"], t["init_scale"], s0_gen, mask, T.autocast_bf16(t))
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=-1)
     opt.zero_grad(set_to_none=True)
     loss.backward()

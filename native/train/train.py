@@ -6,7 +6,8 @@
 The recipe is the paper's (see /work/shared/huginn-spec.md, "Training recipe"): every step draws
 one total depth p ~ Poisson(LogNormal(mu, 0.5)) + 1 for the whole batch, runs max(p - s, 0)
 core iterations without gradient and min(s, p) with gradient (s = mean_backprop_depth), from a
-random state s0. AdamW, warmup + cosine, grad clip, bf16 autocast with float32 master weights.
+random state s0. AdamW, warmup + cosine, grad clip; float32, or bf16 autocast with float32
+master weights ("precision" in the train config: bf16 pays only on CPUs with bf16 instructions).
 
 --out receives the official checkpoint layout (config.json, model.safetensors in F32,
 tokenizer.json, tokenizer_config.json), train_state.pt (everything needed to resume) and
@@ -217,7 +218,8 @@ class Batches:
         self.seq_len, self.batch, self.math_fraction = cfg["train"]["seq_len"], cfg["train"]["batch_size"], cfg["data"]["math_fraction"]
         self.bos, self.pad = tok.token_id("<|begin_text|>"), tok.token_id("<|pad|>")
         self.math = MathStream(tok, seed, cfg["data"], state.get("math"))
-        self.code = CodeStream(code_tokens(tok, seed, cfg["data"]["fim_rate"], cfg["data"]["code_piece_chars"]), state.get("code"))
+        # a math-only config (a probe) needs no code corpus
+        self.code = CodeStream(code_tokens(tok, seed, cfg["data"]["fim_rate"], cfg["data"]["code_piece_chars"]), state.get("code")) if self.math_fraction < 1 else None
         self.rng = random.Random(f"mix/{seed}")
         if "rng" in state:
             self.rng.setstate(state["rng"])
@@ -231,7 +233,7 @@ class Batches:
         return ids[:, :-1], ids[:, 1:].masked_fill(~in_loss[:, 1:], self.pad), torch.tensor(is_math)
 
     def state(self):
-        return {"math": self.math.state(), "code": self.code.state(), "rng": self.rng.getstate()}
+        return {"math": self.math.state(), "code": self.code and self.code.state(), "rng": self.rng.getstate()}
 
 
 # ---------------------------------------------------------------- model, optimiser, schedule
@@ -289,21 +291,32 @@ def document_mask(ids, end_id):
     return (same & torch.ones(S, S, dtype=torch.bool).tril())[:, None]
 
 
-def train_forward(model, x, rope, p, backprop_depth, init_scale, s0_gen, mask=None):
+def autocast_bf16(t):
+    """Whether a train config computes in bfloat16 autocast ("precision": "bf16", the default of
+    configs that predate the key) or in float32 ("fp32")."""
+    precision = t.get("precision", "bf16")
+    assert precision in ("bf16", "fp32"), f"precision {precision!r}: bf16 or fp32"
+    return precision == "bf16"
+
+
+def train_forward(model, x, rope, p, backprop_depth, init_scale, s0_gen, mask=None, bf16=True, at=None):
     """Logits of one training step at total depth p: max(p - k, 0) core iterations without
     gradient, then min(k, p) with it (k = backprop_depth), from a random state s0. mask: an
-    attention mask (document_mask) or None for plain causal attention."""
+    attention mask (document_mask) or None for plain causal attention. bf16: autocast to bfloat16
+    (fast only on CPUs with bf16 instructions; on AVX2 alone a bf16 matmul was 12x slower than
+    float32, so configs say "precision": "fp32" there). at: only these positions' logits
+    (Huginn.coda_forward)."""
     n_nograd, n_grad = max(p - backprop_depth, 0), min(backprop_depth, p)
     # cache_enabled=False: autocast caches the bf16 copy of each weight at its first use; the
     # first use of the core is inside no_grad, so the cached copies carry no autograd history
     # and the core and adapter would silently get no gradient (pilots 1-3 trained that way)
-    with torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False):
+    with torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False, enabled=bf16):
         e = model.prelude_forward(x, rope, mask=mask)
         s = model.init_state(e, init_scale, s0_gen)
         with torch.no_grad():  # truncated backprop: the first iterations only move the state
             s = model.iterate(s, e, n_nograd, rope, mask=mask)
         s = model.iterate(s, e, n_grad, rope, first_step=n_nograd, mask=mask)  # gradients also reach e here
-        return model.coda_forward(s, rope, mask=mask)
+        return model.coda_forward(s, rope, mask=mask, at=at)
 
 
 # ---------------------------------------------------------------- saving
@@ -409,11 +422,16 @@ def main(argv=None):
         for g in opt.param_groups:
             g["lr"] = lr
         mask = document_mask(x, eot) if t.get("document_mask") else None
-        logits = train_forward(model, x, rope, p, m["mean_backprop_depth"], t["init_scale"], s0_gen, mask)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=pad)
+        # the LM head runs only where the loss looks (on math rows: the answers), the same loss
+        in_loss = y != pad
+        logits = train_forward(model, x, rope, p, m["mean_backprop_depth"], t["init_scale"], s0_gen, mask,
+                               bf16=autocast_bf16(t), at=in_loss)
+        loss = F.cross_entropy(logits, y[in_loss])
         with torch.no_grad():  # monitor: the last answer token of each math text (just before <|end_text|>)
+            pred = torch.full_like(y, -1)
+            pred[in_loss] = logits.argmax(-1)
             at = (y[:, 1:] == eot) & is_math[:, None]
-            ans_hits += int((logits[:, :-1].argmax(-1)[at] == y[:, :-1][at]).sum())
+            ans_hits += int((pred[:, :-1][at] == y[:, :-1][at]).sum())
             ans_count += int(at.sum())
         opt.zero_grad(set_to_none=True)
         loss.backward()

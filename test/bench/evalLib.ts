@@ -15,12 +15,27 @@ export interface HeldoutSet {
   items: { prompt: string; answer: string }[];
 }
 
-/** The held-out math sets the trainer excluded, exported by native/data/export_heldout.py. */
-export function loadHeldout(perSet: number): { sets: HeldoutSet[]; trainDifficulties: Record<string, number[]> } {
+/** The math families a model folder's train_config.json (written by npm run train:default) says it
+ * was trained on, or undefined (e.g. a released checkpoint): a family the model never saw is no
+ * measure of its depth. */
+function trainedFamilies(modelDir: string): Set<string> | undefined {
+  const file = path.join(modelDir, 'train_config.json');
+  if (!fs.existsSync(file)) return undefined;
+  return new Set(Object.keys(JSON.parse(fs.readFileSync(file, 'utf8')).data.math_families));
+}
+
+/** The held-out math sets the trainer excluded, exported by native/data/export_heldout.py: those of
+ * the families the model was trained on, when its folder says. */
+export function loadHeldout(perSet: number, modelDir: string): { sets: HeldoutSet[]; trainDifficulties: Record<string, number[]> } {
   const file = path.join(tmpDir('heldout'), 'heldout.json');
   execFileSync(PYTHON, [path.join(REPO, 'native/data/export_heldout.py'), '--out', file, '--n', String(perSet)]);
   const data = JSON.parse(fs.readFileSync(file, 'utf8'));
-  return { sets: data.sets, trainDifficulties: data.train_difficulties };
+  const families = trainedFamilies(modelDir);
+  const keep = (family: string) => !families || families.has(family);
+  return {
+    sets: data.sets.filter((s: HeldoutSet) => keep(s.family)),
+    trainDifficulties: Object.fromEntries(Object.entries(data.train_difficulties as Record<string, number[]>).filter(([f]) => keep(f))),
+  };
 }
 
 export interface SetScore {

@@ -54,7 +54,7 @@ async function main() {
   const engine = await Engine.open(modelDir, { device: 'cpu', threads: 1 });
   const bos = engine.model.manifest.specialTokens.bos;
   const promptIds = PROMPTS.map((p) => [...(bos !== null ? [bos] : []), ...engine.encode(p)]);
-  const { sets } = loadHeldout(PER_SET);
+  const { sets } = loadHeldout(PER_SET, modelDir);
   const mathSets = sets.filter((s) => s.family !== 'add' && [4, 6, 8].includes(s.difficulty));
 
   const run = async (opts: Options) => {

@@ -27,7 +27,7 @@ function aboveChance(row: number[], chance: number, n: number): boolean {
 async function main() {
   const modelDir = process.argv[2] ?? defaultModelDir();
   const engine = await Engine.open(modelDir, { device: 'cpu', threads: 1 });
-  const { sets, trainDifficulties } = loadHeldout(PER_SET);
+  const { sets, trainDifficulties } = loadHeldout(PER_SET, modelDir);
   const code = heldoutCode(CODE_DOCS);
   const acc = new Map<string, number[]>();
   const bpb: number[] = [];

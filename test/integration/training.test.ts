@@ -39,7 +39,7 @@ describe('training (smoke)', function () {
     train(out);
   });
 
-  it('math data: held-out prompts never trained on, chain root not first by position, multi-query chain answers are what Python prints', function () {
+  it('math data: held-out prompts never trained on, chain root not first by position, multi-query chain and chained-operation answers are what Python prints', function () {
     this.timeout(120_000);
     const out = execFileSync(PYTHON, [path.join(REPO, 'native/data/math_tasks.py')], { encoding: 'utf8' });
     assert.match(out, /\nok\n$/);
@@ -158,7 +158,7 @@ print("checked", n)
     assert.match(lines[1], /answers: compact +[\d.]+% \(guessing +[\d.]+%\) +\d+ s$/);
   });
 
-  it('document mask: a packed document sees only itself and the row start, and a lone document gets the plain causal logits', function () {
+  it('document mask: a packed document sees only itself and the row start, and a lone document gets the plain causal logits; logits at chosen positions only', function () {
     this.timeout(120_000);
     const script = `
 import json, sys, torch
@@ -179,6 +179,10 @@ x = torch.tensor([[tok.token_id("<|begin_text|>")] + tok.encode("a=4\\nb=a\\nb4\
 run = lambda mask: T.train_forward(model, x, model.rope(0, x.shape[1]), 3, 1, 1.0, torch.Generator().manual_seed(0), mask)
 plain, masked = run(None), run(T.document_mask(x, tok.token_id("<|end_text|>")))
 assert torch.equal(plain, masked), (plain - masked).abs().max()
+# the LM head only where the loss looks (at): the same logits at those positions
+at = torch.rand(x.shape, generator=torch.Generator().manual_seed(1)) < 0.3
+full, few = (T.train_forward(model, x, model.rope(0, x.shape[1]), 3, 1, 1.0, torch.Generator().manual_seed(0), bf16=False, at=a) for a in (None, at))
+assert few.shape == (int(at.sum()), full.shape[-1]) and torch.allclose(few, full[at], atol=1e-5), few.shape
 print("checked")
 `;
     assert.match(execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' }), /checked/);
