@@ -231,9 +231,9 @@ def _ops(d, rng):
     # the last value mod 10 (+ - * commute with it).
     v = rng.choice(string.ascii_lowercase)
     lines = [f"{v} = {rng.randint(0, 9)}"] + [f"{v} = {v} {rng.choice(_OPS)} {rng.randint(1, 9)}" for _ in range(d)]
-    env = {}
-    exec("\n".join(lines), {}, env)  # trusted, generated text
-    return "\n".join(lines) + f"\nprint({v} % 10)\n", str(env[v] % 10)
+    program, env = "\n".join(lines) + "\n", {}
+    exec(program, {}, env)  # trusted, generated text
+    return program + f"print({v} % 10)\n", str(env[v] % 10)
 
 
 def _add(d, rng):

@@ -406,6 +406,7 @@ def main(argv=None):
 
     m = cfg["model"]
     rope = model.rope(0, t["seq_len"])
+    bf16 = autocast_bf16(t)
     log_path = os.path.join(a.out, "train_log.jsonl")
     start = last_save = time.time()
     first_step = step
@@ -425,7 +426,7 @@ def main(argv=None):
         # the LM head runs only where the loss looks (on math rows: the answers), the same loss
         in_loss = y != pad
         logits = train_forward(model, x, rope, p, m["mean_backprop_depth"], t["init_scale"], s0_gen, mask,
-                               bf16=autocast_bf16(t), at=in_loss)
+                               bf16=bf16, at=in_loss)
         loss = F.cross_entropy(logits, y[in_loss])
         with torch.no_grad():  # monitor: the last answer token of each math text (just before <|end_text|>)
             pred = torch.full_like(y, -1)
