@@ -224,16 +224,46 @@ def _expr(d, rng):
     return f"{text} % 10 = ", str(eval(text) % 10)
 
 
-def _ops(d, rng):
+def _ops_program(d, rng):
     # One variable, d updates in a row; each line reads the value the line before it left, so the
     # work is d sequential steps, and every update line is the same 7 tokens ("x = x + 3\n").
     # Operands 1..9 (no "* 0" reset, no "+ 0" no-op); Python's integers do not wrap, the answer is
-    # the last value mod 10 (+ - * commute with it).
+    # the last value mod 10 (+ - * commute with it). Returns (variable, lines, value after each).
     v = rng.choice(string.ascii_lowercase)
     lines = [f"{v} = {rng.randint(0, 9)}"] + [f"{v} = {v} {rng.choice(_OPS)} {rng.randint(1, 9)}" for _ in range(d)]
-    program, env = "\n".join(lines) + "\n", {}
-    exec(program, {}, env)  # trusted, generated text
-    return program + f"print({v} % 10)\n", str(env[v] % 10)
+    env, values = {}, []
+    for line in lines:
+        exec(line, {}, env)  # trusted, generated text
+        values.append(env[v])
+    return v, lines, values
+
+
+def _ops(d, rng):
+    v, lines, values = _ops_program(d, rng)
+    return "\n".join(lines) + f"\nprint({v} % 10)\n", str(values[-1] % 10)
+
+
+def ops_training_text(d, rng, print_p, echo=False):
+    """An ops program as (question, answer) pairs, drawn as generate("ops", d, rng) draws it, with
+    a question about the value mod 10 (its answer in the text from then on) after each update
+    line but the last with probability print_p, and the final print. With print_p = 0 exactly
+    generate's problem. The answer of a question is then the last answered value (or the
+    constant) carried through the updates since: print_p = 1 makes every question one update
+    deep, and lowering it lengthens the stretches the model must carry a value through unseen.
+    The middle questions are prints, or with echo the bare value on the next line, as a REPL
+    echoes it ("x = x + 3\n7\n", a no-op line in Python): then a value is predicted at the line
+    break of its own update line, the token every update line ends with, so what the model
+    learns to compute there for the echoes it also computes where no echo follows, which is
+    where the next line must read it (model card)."""
+    v, lines, values = _ops_program(d, rng)
+    ask = f"\nprint({v} % 10)\n"
+    pairs, text = [], lines[0]
+    for i in range(1, d + 1):
+        text += "\n" + lines[i]
+        if i == d or rng.random() < print_p:
+            pairs.append((text + ("\n" if echo and i < d else ask), str(values[i] % 10)))
+            text = ""
+    return pairs
 
 
 def _add(d, rng):
@@ -393,7 +423,18 @@ if __name__ == "__main__":
     from bpe import Tokenizer
     tok = Tokenizer(os.path.join(TOKENIZER_DIR, "tokenizer.json"))
     for seed in range(200):
-        d = 1 + seed % 10
+        d, p, echo = 1 + seed % 10, (0, 0.3, 1)[seed % 3], seed % 2 == 1
+        pairs = ops_training_text(d, random.Random(seed), p, echo)
+        assert all(q.endswith("\n" if echo else "% 10)\n") for q, _ in pairs[:-1]), pairs
+        assert (pairs == [generate("ops", d, random.Random(seed))]) == (len(pairs) == 1), pairs
+        assert len(pairs) == {0: 1, 1: d}.get(p, len(pairs)), pairs
+        text, v = "", pairs[0][0][0]  # every answer is the value mod 10 at its question (an
+        for q, a in pairs:             # answer line is a no-op statement, prints are left out)
+            text += q
+            env = {}
+            exec(text.replace("print(", "("), {}, env)
+            assert a == str(env[v] % 10), pairs
+            text += a
         prompt, answer = generate("ops", d, random.Random(seed))
         lines = prompt.splitlines()
         v = lines[0][0]

@@ -87,7 +87,17 @@ def code_tokens(tok, seed, fim_rate, piece_chars):
     return arr
 
 
-def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_problems=0, chain_recipe=None):
+def curriculum_stage(count, stage_problems, n_stages):
+    """How many difficulties (d = 1..k) the problem after `count` problems draws from."""
+    if not stage_problems:
+        return n_stages
+    if isinstance(stage_problems, list):
+        passed = int(np.searchsorted(np.cumsum(stage_problems), count, side="right"))
+        return n_stages if passed == len(stage_problems) else min(passed + 1, n_stages)
+    return min(count // stage_problems + 1, n_stages)
+
+
+def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_problems=0, chain_recipe=None, ops_recipe=None):
     """Like math_tasks.training_stream (same generators, same held-out exclusion, training
     difficulties only), but with the family mix and the weights of d = 1..len(d_weights) taken
     from the config. Yields each problem as [(question, answer), ...] (several for a chain
@@ -95,7 +105,9 @@ def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_pro
     the pairs joined, then <|end_text|>.
 
     Curriculum: with stage_problems > 0, the first stage_problems problems have d = 1, the next
-    d <= 2 (weights d_weights[:2]), and so on up to len(d_weights). A pilot on the whole mix at
+    d <= 2 (weights d_weights[:2]), and so on up to len(d_weights). A list gives each stage its
+    own length ([n1, n2, ...]: d = 1 for n1 problems, then d <= 2 for n2, ...; after the list,
+    every d). A pilot on the whole mix at
     once stayed at chance for 2,000 steps; at d = 1 alone it left chance after 700. The stages
     count problems, not steps, so a resumed run replays exactly the same stream.
 
@@ -106,7 +118,12 @@ def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_pro
       "recall": {"problems": n, "letters": k, "questions": q}: the first n chain problems are the
         bare lookup instead (math_tasks.recall_training_text, names from the first k letters).
         Chains need that lookup at every hop; on 26 letters from the start it stayed at guessing
-        for thousands of steps in the probes, on 6 it formed in minutes and carried over to 26."""
+        for thousands of steps in the probes, on 6 it formed in minutes and carried over to 26.
+
+    ops_recipe (absent: generate's ops problems): {"print_p": [p1, p2, ...], "stages": [n1, ...],
+      "echo": bool}: questions in the middle of an ops program (math_tasks.ops_training_text)
+      with probability p1 for the first n1 problems (of any family), p2 for the next n2, ..., the
+      last p after the stages (curriculum_stage counts them); prints, or with echo the bare value."""
     banned = math_tasks.heldout_hashes()
     families, fw = zip(*family_weights.items())
     assert all(d in math_tasks.TRAIN_D[f] for f in families for d in range(1, len(d_weights) + 1)), "d beyond the training range"
@@ -116,7 +133,7 @@ def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_pro
     recall = recipe.get("recall", {"problems": 0})
     count = chains = 0
     while True:
-        k = min(count // stage_problems + 1, len(d_weights)) if stage_problems else len(d_weights)
+        k = curriculum_stage(count, stage_problems, len(d_weights))
         family = rng.choices(families, fw)[0]
         d = rng.choices(range(1, k + 1), d_weights[:k])[0]
         if family == "chain" and chains < recall["problems"]:
@@ -127,6 +144,9 @@ def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_pro
         if family == "chain":  # with no extra queries this draws exactly what generate() does
             extra = rng.randint(0, chain_extra_queries) if chain_extra_queries else 0
             pairs = math_tasks.chain_training_text(d, rng, extra, style=style, per_chain=per_chain)
+        elif family == "ops" and ops_recipe:
+            print_p = ops_recipe["print_p"][curriculum_stage(count, ops_recipe["stages"], len(ops_recipe["print_p"])) - 1]
+            pairs = math_tasks.ops_training_text(d, rng, print_p, ops_recipe.get("echo", False))
         else:
             pairs = [math_tasks.generate(family, d, rng)]
         if math_tasks.prompt_hash(pairs[0][0]) not in banned:
@@ -163,7 +183,7 @@ class MathStream:
         self.answers_only = data_cfg.get("math_loss", "all") == "answers"
         self.texts = math_texts(seed, data_cfg["math_families"], data_cfg["math_d_weights"],
                                 data_cfg.get("chain_extra_queries", 0), data_cfg.get("math_stage_problems", 0),
-                                data_cfg.get("chain_recipe"))
+                                data_cfg.get("chain_recipe"), data_cfg.get("ops_recipe"))
         if state:
             for _ in range(state["count"]):  # replay the generator (fast: ~50k texts/s)
                 next(self.texts)
@@ -357,7 +377,11 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     ap.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after this long")
     ap.add_argument("--steps", type=int, default=None, help="total steps (overrides train.max_steps)")
+    ap.add_argument("--stop-at", type=int, default=None, help="stop (and save) at this step; the schedule stays that of the total")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--from", dest="start_from", metavar="RUN_DIR",
+                    help="a fresh --out starts where that run's train_state.pt stopped (weights, optimiser, "
+                         "step, data position), under --config: a curriculum changed mid-run (probes)")
     a = ap.parse_args(argv)
 
     torch.set_num_threads(2)
@@ -374,6 +398,12 @@ def main(argv=None):
     opt = make_optimizer(model, t)
 
     state_path = os.path.join(a.out, "train_state.pt")
+    if a.start_from and not os.path.exists(state_path):
+        st = torch.load(os.path.join(a.start_from, "train_state.pt"))
+        if st["seed"] != a.seed or st["config"]["model"] != cfg["model"]:
+            sys.exit(f"{a.start_from} was made with another --seed or model shape")
+        st["config"] = cfg
+        torch.save(st, state_path)  # from here on an ordinary resumable run of this config
     if os.path.exists(state_path):
         st = torch.load(state_path)
         if st["seed"] != a.seed or st["config"] != cfg:
@@ -413,7 +443,7 @@ def main(argv=None):
     tokens_done, t_window, tok_window = 0, time.time(), 0
     eot, pad, ans_hits, ans_count = tok.token_id("<|end_text|>"), tok.token_id("<|pad|>"), 0, 0
     tty = sys.stderr.isatty()
-    while step < total:
+    while step < min(total, a.stop_at or total):
         if a.max_minutes is not None and time.time() - start > a.max_minutes * 60:
             log(f"\n--max-minutes {a.max_minutes} reached at step {step}")
             break

@@ -21,7 +21,7 @@ function train(out: string, extra: string[] = []): string {
   });
 }
 
-function losses(out: string): { step: number; loss: number }[] {
+function losses(out: string): { step: number; loss: number; lr: number }[] {
   return fs
     .readFileSync(path.join(out, 'train_log.jsonl'), 'utf8')
     .trim()
@@ -75,6 +75,16 @@ for pairs in problems:
 staged = T.math_texts(0, {"chain": 1.0}, [1, 1, 1], 0, 30)
 lines = [pairs[0][0].count("\\n") - 1 for pairs in (next(staged) for _ in range(90))]
 assert max(lines[:30]) <= 4 and max(lines[60:]) > 6, lines
+# a list gives each stage its own length; after the list, every d
+assert [T.curriculum_stage(c, [10, 5], 3) for c in (0, 9, 10, 14, 15, 99)] == [1, 1, 2, 2, 3, 3]
+assert T.curriculum_stage(7, 0, 3) == 3 and T.curriculum_stage(25, 10, 6) == 3
+# ops_recipe: questions in the middle of ops programs, with a probability set per stage: echoes
+# (the bare value after its update line) one update deep, then none
+ops = T.math_texts(0, {"ops": 1.0}, [1, 1, 1, 1], 0, 0, None, {"print_p": [1.0, 0.0], "stages": [10], "echo": True})
+first, later = [next(ops) for _ in range(10)], [next(ops) for _ in range(10)]
+assert all([q.count(" = ") for q, _ in pairs] == [2] + [1] * (len(pairs) - 1) for pairs in first), first
+assert all(q.endswith("\\n") and "print" not in q for pairs in first for q, _ in pairs[:-1]), first
+assert all(len(pairs) == 1 and pairs[0][0].endswith("% 10)\\n") for pairs in later), later
 # chain_recipe (repl style, recall stage): the first chain problems are bare lookups on the
 # first letters, then chains
 recall = T.math_texts(0, {"chain": 1.0}, [1], 0, 0, {"style": "repl", "recall": {"problems": 20, "letters": 4, "questions": 5}})
@@ -101,13 +111,22 @@ print("checked", n)
     assert.ok(last < first - 1, `loss ${first.toFixed(2)} -> ${last.toFixed(2)}`);
   });
 
-  it('saves the official checkpoint format and resumes from it', function () {
+  it('saves the official checkpoint format and resumes from it; a run started --from it takes the same next steps', function () {
     for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'train_state.pt']) assert.ok(fs.existsSync(path.join(out, f)), f);
     const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
     assert.strictEqual(cfg.model_type, 'huginn_raven');
+    // --from: a fresh run starts where another stopped (here under the same config)
+    const branch = path.join(path.dirname(out), 'branch');
+    train(branch, ['--from', out, '--steps', '50', '--stop-at', '45']);
+    assert.deepStrictEqual(losses(branch).map((l) => l.step), [45]);
     train(out, ['--steps', '50']);
     const steps = losses(out).map((l) => l.step);
     assert.deepStrictEqual(steps.slice(-3), [40, 45, 50]); // continued from step 40, not from 0
+    // the branch took the same step 45 as the run it started from (same state, same schedule)
+    const mine = losses(branch)[0];
+    const theirs = losses(out).find((l) => l.step === 45)!;
+    assert.strictEqual(mine.lr, theirs.lr);
+    assert.ok(Math.abs(mine.loss - theirs.loss) < 1e-3, `${mine.loss} vs ${theirs.loss}`);
   });
 
   it('recall probe: in every format each answer target is the value of the name asked before it, and a curriculum runs', function () {
