@@ -308,11 +308,11 @@ describe('Recurrent Copilot in VS Code (code-server + chromium)', function () {
     // The base level slider, with the keyboard (input + change events, as a user would).
     await input('baseLevel').focus();
     await page.keyboard.press('ArrowRight');
-    await waitUntil('recurrentCopilot.baseLevel = 3 in settings.json', 10_000, () => readSettings()['recurrentCopilot.baseLevel'] === BASE_LEVEL + 1 || undefined);
+    await waitUntil('recurrentCopilot.baseLevel = 3 in settings.json', 30_000, () => readSettings()['recurrentCopilot.baseLevel'] === BASE_LEVEL + 1 || undefined);
     // A number field: type, then Enter commits it.
     await input('exitThreshold').fill('0.005');
     await input('exitThreshold').press('Enter');
-    await waitUntil('recurrentCopilot.exitThreshold = 0.005 in settings.json', 10_000, () => readSettings()['recurrentCopilot.exitThreshold'] === 0.005 || undefined);
+    await waitUntil('recurrentCopilot.exitThreshold = 0.005 in settings.json', 30_000, () => readSettings()['recurrentCopilot.exitThreshold'] === 0.005 || undefined);
     // The panel shows what the settings now hold, the model folder included, and the server still
     // runs that model (a configuration change must not lose the machine-scoped modelPath).
     await waitUntil('the panel to show level 3', 10_000, async () => ((await input('baseLevelValue').textContent()) ?? '').startsWith(`L${BASE_LEVEL + 1}`) || undefined);
