@@ -107,9 +107,9 @@ def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_pro
     Curriculum: with stage_problems > 0, the first stage_problems problems have d = 1, the next
     d <= 2 (weights d_weights[:2]), and so on up to len(d_weights). A list gives each stage its
     own length ([n1, n2, ...]: d = 1 for n1 problems, then d <= 2 for n2, ...; after the list,
-    every d). A pilot on the whole mix at
-    once stayed at chance for 2,000 steps; at d = 1 alone it left chance after 700. The stages
-    count problems, not steps, so a resumed run replays exactly the same stream.
+    every d). A pilot on the whole mix at once stayed at chance for 2,000 steps; at d = 1 alone
+    it left chance after 700. The stages count problems, not steps, so a resumed run replays
+    exactly the same stream.
 
     chain_recipe (absent: the third default model's chains), all keys optional:
       "style": a key of math_tasks.CHAIN_STYLES (math_tasks.HELDOUT_CHAIN_STYLE by default: a
