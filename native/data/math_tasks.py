@@ -247,26 +247,39 @@ def _ops(d, rng):
     return "\n".join(lines) + f"\nprint({v} % 10)\n", str(values[-1] % 10)
 
 
-def ops_training_text(d, rng, print_p, echo=False):
+def ops_training_text(d, rng, print_p, mode="print"):
     """An ops program as (question, answer) pairs, drawn as generate("ops", d, rng) draws it, with
-    a question about the value mod 10 (its answer in the text from then on) after each update
-    line but the last with probability print_p, and the final print. With print_p = 0 exactly
-    generate's problem. The answer of a question is then the last answered value (or the
-    constant) carried through the updates since: print_p = 1 makes every question one update
-    deep, and lowering it lengthens the stretches the model must carry a value through unseen.
-    The middle questions are prints, or with echo the bare value on the next line, as a REPL
-    echoes it ("x = x + 3\n7\n", a no-op line in Python): then a value is predicted at the line
-    break of its own update line, the token every update line ends with, so what the model
-    learns to compute there for the echoes it also computes where no echo follows, which is
-    where the next line must read it (model card)."""
+    a question about the value mod 10 after each update line but the last with probability
+    print_p, and the final print. With print_p = 0 exactly generate's problem. mode says how a
+    middle question is asked:
+      "print":  a print line ("x = x + 3\nprint(x % 10)\n" -> "7"), its answer in the text from
+                then on; the answer of a question is the last answered value (or the constant)
+                carried through the updates since: print_p = 1 makes every question one update
+                deep, and lowering it lengthens the stretches carried unseen.
+      "echo":   the bare value on the next line, as a REPL echoes it ("x = x + 3\n7\n", a no-op
+                line in Python): a value is predicted at the line break of its own update line.
+      "latent": the value is a target at that line break but never written: the pair is
+                (question, answer, False) and the next question goes on with the next update line,
+                so the text is exactly generate's program. The line break predicts its line's value
+                while later lines see only the program: to get its own value right, a line must
+                read the value the line before it computed in the latent state, one update per
+                step of the serial chain (the echo and print modes let it read the value's text).
+    """
+    assert mode in ("print", "echo", "latent"), mode
     v, lines, values = _ops_program(d, rng)
     ask = f"\nprint({v} % 10)\n"
-    pairs, text = [], lines[0]
+    pairs, text = [], lines[0] + "\n"
     for i in range(1, d + 1):
-        text += "\n" + lines[i]
-        if i == d or rng.random() < print_p:
-            pairs.append((text + ("\n" if echo and i < d else ask), str(values[i] % 10)))
-            text = ""
+        text += lines[i]
+        if i == d:
+            pairs.append((text + ask, str(values[i] % 10)))
+        elif rng.random() < print_p:
+            answer = str(values[i] % 10)
+            # a shown answer is followed by a line break; a latent one leaves the program as it was
+            pairs.append((text + "\n", answer, False) if mode == "latent" else (text + ("\n" if mode == "echo" else ask), answer))
+            text = "" if mode == "latent" else "\n"
+        else:
+            text += "\n"
     return pairs
 
 
@@ -426,19 +439,22 @@ if __name__ == "__main__":
     # Chained operations: d update lines of one variable, 7 tokens each, answer what Python prints.
     from bpe import Tokenizer
     tok = Tokenizer(os.path.join(TOKENIZER_DIR, "tokenizer.json"))
-    for seed in range(200):
-        d, p, echo = 1 + seed % 10, (0, 0.3, 1)[seed % 3], seed % 2 == 1
-        pairs = ops_training_text(d, random.Random(seed), p, echo)
-        assert all(q.endswith("\n" if echo else "% 10)\n") for q, _ in pairs[:-1]), pairs
+    for seed in range(300):
+        d, p, mode = 1 + seed % 10, (0, 0.3, 1)[seed % 3], ("print", "echo", "latent")[seed // 3 % 3]
+        pairs = ops_training_text(d, random.Random(seed), p, mode)
+        assert all(q.endswith("% 10)\n" if mode == "print" else "\n") for q, *_ in pairs[:-1]), pairs
         assert (pairs == [generate("ops", d, random.Random(seed))]) == (len(pairs) == 1), pairs
         assert len(pairs) == {0: 1, 1: d}.get(p, len(pairs)), pairs
+        if mode == "latent":  # the text is generate's program, the middle answers unwritten
+            assert "".join(q for q, *_ in pairs) + pairs[-1][1] == "".join(generate("ops", d, random.Random(seed))), pairs
+            assert all(len(pair) == 3 and pair[2] is False for pair in pairs[:-1]), pairs
         text, v = "", pairs[0][0][0]  # every answer is the value mod 10 at its question (an
-        for q, a in pairs:             # answer line is a no-op statement, prints are left out)
+        for q, a, *shown in pairs:     # answer line is a no-op statement, prints are left out)
             text += q
             env = {}
             exec(text.replace("print(", "("), {}, env)
             assert a == str(env[v] % 10), pairs
-            text += a
+            text += a if shown != [False] else ""
         prompt, answer = generate("ops", d, random.Random(seed))
         lines = prompt.splitlines()
         v = lines[0][0]

@@ -121,9 +121,10 @@ def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_pro
         for thousands of steps in the probes, on 6 it formed in minutes and carried over to 26.
 
     ops_recipe (absent: generate's ops problems): {"print_p": [p1, p2, ...], "stages": [n1, ...],
-      "echo": bool}: questions in the middle of an ops program (math_tasks.ops_training_text)
-      with probability p1 for the first n1 problems (of any family), p2 for the next n2, ..., the
-      last p after the stages (curriculum_stage counts them); prints, or with echo the bare value."""
+      "questions": "print" | "echo" | "latent"}: questions in the middle of an ops program
+      (math_tasks.ops_training_text, whose mode "questions" is) with probability p1 for the first
+      n1 problems (of any family), p2 for the next n2, ..., the last p after the stages
+      (curriculum_stage counts them)."""
     banned = math_tasks.heldout_hashes()
     families, fw = zip(*family_weights.items())
     assert all(d in math_tasks.TRAIN_D[f] for f in families for d in range(1, len(d_weights) + 1)), "d beyond the training range"
@@ -146,7 +147,7 @@ def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_pro
             pairs = math_tasks.chain_training_text(d, rng, extra, style=style, per_chain=per_chain)
         elif family == "ops" and ops_recipe:
             print_p = ops_recipe["print_p"][curriculum_stage(count, ops_recipe["stages"], len(ops_recipe["print_p"])) - 1]
-            pairs = math_tasks.ops_training_text(d, rng, print_p, ops_recipe.get("echo", False))
+            pairs = math_tasks.ops_training_text(d, rng, print_p, ops_recipe.get("questions", "print"))
         else:
             pairs = [math_tasks.generate(family, d, rng)]
         if math_tasks.prompt_hash(pairs[0][0]) not in banned:
@@ -158,11 +159,19 @@ def problem_tokens(tok, pairs, answers_only):
     """[(token, in_loss)] of one math problem [(question, answer)], then <|end_text|>. Question and
     answer are tokenized apart, as the engine sees them (the prompt alone, then generated tokens);
     the formats make that equal to tokenizing the joined text. With answers_only the loss sees
-    the answers and the stop after each (the first token of the next question, or <|end_text|>)."""
+    the answers and the stop after each (the first token of the next question, or <|end_text|>).
+    A latent answer (question, answer, False), one token, is not in the text: the question's last
+    token is (token, in_loss, answer's id), the target there in place of the next token
+    (Batches.next), and the next question goes on with no stop."""
     out, after_answer = [], False
-    for question, answer in pairs:
+    for question, answer, *shown in pairs:
         for i, t in enumerate(tok.encode(question)):
             out.append((t, not answers_only or (after_answer and i == 0)))
+        if shown == [False]:
+            (target,) = tok.encode(answer)
+            out[-1] = (out[-1][0], out[-1][1], target)
+            after_answer = False
+            continue
         out += [(t, True) for t in tok.encode(answer)]
         after_answer = True
     return out + [(tok.token_id("<|end_text|>"), True)]
@@ -247,10 +256,13 @@ class Batches:
     def next(self):
         is_math = [self.rng.random() < self.math_fraction for _ in range(self.batch)]
         rows = [[(self.bos, False)] + (self.math if m else self.code).take(self.seq_len) for m in is_math]
-        ids = torch.tensor([[t for t, _ in r] for r in rows], dtype=torch.long)
-        in_loss = torch.tensor([[k for _, k in r] for r in rows], dtype=torch.bool)
-        # inputs, next-token targets (<|pad|>, ignored by the loss, where a target is out of it), math rows
-        return ids[:, :-1], ids[:, 1:].masked_fill(~in_loss[:, 1:], self.pad), torch.tensor(is_math)
+        ids = torch.tensor([[t[0] for t in r] for r in rows], dtype=torch.long)
+        in_loss = torch.tensor([[t[1] for t in r] for r in rows], dtype=torch.bool)
+        latent = torch.tensor([[t[2] if len(t) > 2 else -1 for t in r] for r in rows], dtype=torch.long)[:, :-1]
+        # inputs, next-token targets (<|pad|>, ignored by the loss, where a target is out of it;
+        # a latent answer where problem_tokens set one), math rows
+        y = ids[:, 1:].masked_fill(~in_loss[:, 1:], self.pad)
+        return ids[:, :-1], torch.where(latent >= 0, latent, y), torch.tensor(is_math)
 
     def state(self):
         return {"math": self.math.state(), "code": self.code and self.code.state(), "rng": self.rng.getstate()}

@@ -80,11 +80,32 @@ assert [T.curriculum_stage(c, [10, 5], 3) for c in (0, 9, 10, 14, 15, 99)] == [1
 assert T.curriculum_stage(7, 0, 3) == 3 and T.curriculum_stage(25, 10, 6) == 3
 # ops_recipe: questions in the middle of ops programs, with a probability set per stage: echoes
 # (the bare value after its update line) one update deep, then none
-ops = T.math_texts(0, {"ops": 1.0}, [1, 1, 1, 1], 0, 0, None, {"print_p": [1.0, 0.0], "stages": [10], "echo": True})
+ops = T.math_texts(0, {"ops": 1.0}, [1, 1, 1, 1], 0, 0, None, {"print_p": [1.0, 0.0], "stages": [10], "questions": "echo"})
 first, later = [next(ops) for _ in range(10)], [next(ops) for _ in range(10)]
 assert all([q.count(" = ") for q, _ in pairs] == [2] + [1] * (len(pairs) - 1) for pairs in first), first
 assert all(q.endswith("\\n") and "print" not in q for pairs in first for q, _ in pairs[:-1]), first
 assert all(len(pairs) == 1 and pairs[0][0].endswith("% 10)\\n") for pairs in later), later
+# latent questions: the rows hold the plain program, and the target at each update line's break
+# is that line's value in place of the next token (the next line's first letter)
+cfg_l = {"train": {"seq_len": 255, "batch_size": 2}, "data": {"math_fraction": 1.0, "math_families": {"ops": 1.0},
+         "math_d_weights": [1, 1, 1, 1], "math_loss": "answers", "ops_recipe": {"print_p": [1.0], "stages": [], "questions": "latent"}}}
+x, y, _ = T.Batches(tok, cfg_l, 0).next()
+latent = T.math_texts(0, {"ops": 1.0}, [1, 1, 1, 1], 0, 0, None, cfg_l["data"]["ops_recipe"])
+pad, seen = tok.token_id("<|pad|>"), 0
+row_x, row_y = x[0].tolist()[1:], y[0].tolist()[1:]  # (after <|begin_text|>)
+while row_x and row_x[0] != pad:
+    pairs = next(latent)
+    text = "".join(q for q, *_ in pairs)
+    n_tok = len(tok.encode(text + pairs[-1][1] + "<|end_text|>"))
+    if n_tok > len(row_x):  # (the row's last token is a target only)
+        break
+    assert tok.decode(row_x[:n_tok]) == text + pairs[-1][1] + "<|end_text|>", (pairs, tok.decode(row_x[:n_tok]))
+    targets = tok.decode([t for t in row_y[:n_tok] if t != pad])
+    assert targets == "".join(a for _, a, *_ in pairs) + "<|end_text|>", (pairs, targets)
+    assert all(len(p) == 3 for p in pairs[:-1]) and text.count("\\n") == len(pairs) + 2, pairs
+    seen += len(pairs) > 1
+    row_x, row_y = row_x[n_tok:], row_y[n_tok:]
+assert seen > 3, seen
 # chain_recipe (repl style, recall stage): the first chain problems are bare lookups on the
 # first letters, then chains
 recall = T.math_texts(0, {"chain": 1.0}, [1], 0, 0, {"style": "repl", "recall": {"problems": 20, "letters": 4, "questions": 5}})
