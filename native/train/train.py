@@ -150,9 +150,21 @@ def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_pro
             pairs = math_tasks.ops_training_text(d, rng, print_p, ops_recipe.get("questions", "print"))
         else:
             pairs = [math_tasks.generate(family, d, rng)]
-        if math_tasks.prompt_hash(pairs[0][0]) not in banned:
+        if math_tasks.prompt_hash(first_prompt(pairs)) not in banned:
             count += 1
             yield pairs
+
+
+def first_prompt(pairs):
+    """The text before a problem's first written answer: the prompt the held-out exclusion checks
+    (with latent answers first, the questions up to the first written one, e.g. a whole ops
+    program)."""
+    prompt = ""
+    for question, _, *shown in pairs:
+        prompt += question
+        if shown != [False]:
+            return prompt
+    return prompt
 
 
 def problem_tokens(tok, pairs, answers_only):

@@ -106,6 +106,13 @@ while row_x and row_x[0] != pad:
     seen += len(pairs) > 1
     row_x, row_y = row_x[n_tok:], row_y[n_tok:]
 assert seen > 3, seen
+# and the held-out exclusion checks the text before the first written answer: with latent
+# questions the whole program, which is generate's prompt (so a held-out one is recognised)
+for seed in range(50):
+    d = 2 + seed % 5
+    assert T.first_prompt(T.math_tasks.ops_training_text(d, T.random.Random(seed), 1.0, "latent")) == T.math_tasks.generate("ops", d, T.random.Random(seed))[0]
+    echo = T.math_tasks.ops_training_text(d, T.random.Random(seed), 1.0, "echo")
+    assert T.first_prompt(echo) == echo[0][0]
 # chain_recipe (repl style, recall stage): the first chain problems are bare lookups on the
 # first letters, then chains
 recall = T.math_texts(0, {"chain": 1.0}, [1], 0, 0, {"style": "repl", "recall": {"problems": 20, "letters": 4, "questions": 5}})
