@@ -147,7 +147,7 @@ def _roots(program):
     return roots
 
 
-def chain_training_text(d, rng, extra_queries, letters=string.ascii_lowercase, style=HELDOUT_CHAIN_STYLE, per_chain=False):
+def chain_training_text(d, rng, extra_queries, letters=string.ascii_lowercase, style=HELDOUT_CHAIN_STYLE, per_chain=False, latent=False):
     """A chain example as (question, answer) pairs: first a problem as generate("chain", d, rng)
     draws it (exactly that in the default style and letters, so the held-out exclusion applies),
     then up to extra_queries more questions about other variables of the program ("\n" +
@@ -159,10 +159,18 @@ def chain_training_text(d, rng, extra_queries, letters=string.ascii_lowercase, s
     variable linked to one already answered has the same value, so copying that answer is a
     shortcut around the walk: a probe that asked 8 questions about any variables reached 97-100%
     next to an answered variable while a first question at 2 hops stayed near guessing (model
-    card). Without it (the third default model), any other variables."""
+    card). Without it (the third default model), any other variables.
+
+    latent: each line's value is also a target at its line break, never written (as the latent
+    ops questions, ops_training_text): the program's lines come as (line + "\n", value, False)
+    before the first question, the text unchanged."""
     program, names, env = _chain_program(d, rng, letters, style)
     question, answer = _query(names[d], env, style)
-    pairs = [(program + question, answer)]
+    if latent:
+        lines = [(line + "\n", str(env[line.split("=")[0].strip()]), False) for line in program.splitlines()]
+        pairs = lines + [(question, answer)]
+    else:
+        pairs = [(program + question, answer)]
     if per_chain:
         roots = _roots(program)
         chains = sorted({roots[v] for v in names} - {names[0]})
@@ -414,6 +422,18 @@ if __name__ == "__main__":
         assert all(int(a) == env[v] for v, (_, a) in zip(names, pairs)), pairs
         if per_chain:
             assert len({roots[v] for v in names}) == len(pairs), pairs
+    # Latent chain lines: the same draw, the program split at its line breaks, each line's value
+    # its target, then the same questions.
+    for seed in range(100):
+        d, style = 1 + seed % 6, ("print", "repl")[seed % 2]
+        plain = chain_training_text(d, random.Random(seed), 3, style=style)
+        latent = chain_training_text(d, random.Random(seed), 3, style=style, latent=True)
+        n = sum(len(pair) == 3 for pair in latent)
+        program = "".join(q for q, *_ in latent[:n])
+        assert n == len(program.splitlines()) and latent[n:] == [(plain[0][0][len(program):], plain[0][1])] + plain[1:], latent
+        env = {}
+        exec(program, {}, env)
+        assert all(a == str(env[q.split("=")[0].strip()]) and shown is False for q, a, shown in latent[:n]), latent
     # A question at hop h: h copy lines lead from the asked variable to its constant.
     for seed in range(100):
         d, h, style = 1 + seed % 8, seed % (1 + 1 + seed % 8), ("print", "repl")[seed % 2]

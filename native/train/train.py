@@ -115,6 +115,7 @@ def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_pro
       "style": a key of math_tasks.CHAIN_STYLES (math_tasks.HELDOUT_CHAIN_STYLE by default: a
         model trained in another style needs the held-out style switched with it);
       "per_chain": true: extra questions one per constant's chain (math_tasks.chain_training_text);
+      "latent": true: each program line's value a target at its line break, not written (same);
       "recall": {"problems": n, "letters": k, "questions": q}: the first n chain problems are the
         bare lookup instead (math_tasks.recall_training_text, names from the first k letters).
         Chains need that lookup at every hop; on 26 letters from the start it stayed at guessing
@@ -144,7 +145,7 @@ def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_pro
             continue
         if family == "chain":  # with no extra queries this draws exactly what generate() does
             extra = rng.randint(0, chain_extra_queries) if chain_extra_queries else 0
-            pairs = math_tasks.chain_training_text(d, rng, extra, style=style, per_chain=per_chain)
+            pairs = math_tasks.chain_training_text(d, rng, extra, style=style, per_chain=per_chain, latent=recipe.get("latent", False))
         elif family == "ops" and ops_recipe:
             print_p = ops_recipe["print_p"][curriculum_stage(count, ops_recipe["stages"], len(ops_recipe["print_p"])) - 1]
             pairs = math_tasks.ops_training_text(d, rng, print_p, ops_recipe.get("questions", "print"))

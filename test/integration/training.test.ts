@@ -96,10 +96,11 @@ row_x, row_y = x[0].tolist()[1:], y[0].tolist()[1:]  # (after <|begin_text|>)
 while row_x and row_x[0] != pad:
     pairs = next(latent)
     text = "".join(q for q, *_ in pairs)
-    n_tok = len(tok.encode(text + pairs[-1][1] + "<|end_text|>"))
+    whole = tok.encode(text + pairs[-1][1] + "<|end_text|>")  # as the engine tokenizes a prompt
+    n_tok = len(whole)
     if n_tok > len(row_x):  # (the row's last token is a target only)
         break
-    assert tok.decode(row_x[:n_tok]) == text + pairs[-1][1] + "<|end_text|>", (pairs, tok.decode(row_x[:n_tok]))
+    assert row_x[:n_tok] == whole, (pairs, tok.decode(row_x[:n_tok]))
     targets = tok.decode([t for t in row_y[:n_tok] if t != pad])
     assert targets == "".join(a for _, a, *_ in pairs) + "<|end_text|>", (pairs, targets)
     assert all(len(p) == 3 for p in pairs[:-1]) and text.count("\\n") == len(pairs) + 2, pairs
@@ -124,6 +125,11 @@ for pairs in first:
     assert len(pairs) == 5 and set(env) <= set("abcd") and not copies(pairs), pairs
     assert all(a == str(env[q[-1]]) for q, a in pairs), pairs
 assert all(copies(pairs) for pairs in later), later
+# chain_recipe latent: every program line's value is a latent target before the questions
+lat = T.math_texts(0, {"chain": 1.0}, [1, 1], 2, 0, {"latent": True})
+for pairs in (next(lat) for _ in range(20)):
+    n = sum(len(p) == 3 for p in pairs)
+    assert n + 1 == T.first_prompt(pairs).count("\\n") and len(pairs) > n, pairs
 print("checked", n)
 `;
     const out = execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' });
