@@ -122,10 +122,10 @@ def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_pro
         for thousands of steps in the probes, on 6 it formed in minutes and carried over to 26.
 
     ops_recipe (absent: generate's ops problems): {"print_p": [p1, p2, ...], "stages": [n1, ...],
-      "questions": "print" | "echo" | "latent"}: questions in the middle of an ops program
-      (math_tasks.ops_training_text, whose mode "questions" is) with probability p1 for the first
-      n1 problems (of any family), p2 for the next n2, ..., the last p after the stages
-      (curriculum_stage counts them)."""
+      "questions": "print" | "echo" | "latent" or a list of them}: questions in the middle of an
+      ops program (math_tasks.ops_training_text, whose mode "questions" is) with probability p1
+      for the first n1 problems (of any family), p2 for the next n2, ..., the last p after the
+      stages (curriculum_stage counts them); a list of modes goes by the same stages."""
     banned = math_tasks.heldout_hashes()
     families, fw = zip(*family_weights.items())
     assert all(d in math_tasks.TRAIN_D[f] for f in families for d in range(1, len(d_weights) + 1)), "d beyond the training range"
@@ -148,7 +148,10 @@ def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_pro
             pairs = math_tasks.chain_training_text(d, rng, extra, style=style, per_chain=per_chain, latent=recipe.get("latent", False))
         elif family == "ops" and ops_recipe:
             print_p = ops_recipe["print_p"][curriculum_stage(count, ops_recipe["stages"], len(ops_recipe["print_p"])) - 1]
-            pairs = math_tasks.ops_training_text(d, rng, print_p, ops_recipe.get("questions", "print"))
+            questions = ops_recipe.get("questions", "print")
+            if isinstance(questions, list):  # a mode per stage, like print_p
+                questions = questions[curriculum_stage(count, ops_recipe["stages"], len(questions)) - 1]
+            pairs = math_tasks.ops_training_text(d, rng, print_p, questions)
         else:
             pairs = [math_tasks.generate(family, d, rng)]
         if math_tasks.prompt_hash(first_prompt(pairs)) not in banned:

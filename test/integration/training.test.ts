@@ -85,6 +85,10 @@ first, later = [next(ops) for _ in range(10)], [next(ops) for _ in range(10)]
 assert all([q.count(" = ") for q, _ in pairs] == [2] + [1] * (len(pairs) - 1) for pairs in first), first
 assert all(q.endswith("\\n") and "print" not in q for pairs in first for q, _ in pairs[:-1]), first
 assert all(len(pairs) == 1 and pairs[0][0].endswith("% 10)\\n") for pairs in later), later
+# a mode per stage: echoes for the first 10 problems, then latent questions
+staged_q = T.math_texts(0, {"ops": 1.0}, [1, 1, 1, 1], 0, 0, None, {"print_p": [1.0, 1.0], "stages": [10], "questions": ["echo", "latent"]})
+first, later = [next(staged_q) for _ in range(10)], [next(staged_q) for _ in range(10)]
+assert all(len(p) == 2 for pairs in first for p in pairs) and all(len(p) == 3 for pairs in later for p in pairs[:-1]), (first, later)
 # latent questions: the rows hold the plain program, and the target at each update line's break
 # is that line's value in place of the next token (the next line's first letter)
 cfg_l = {"train": {"seq_len": 255, "batch_size": 2}, "data": {"math_fraction": 1.0, "math_families": {"ops": 1.0},
