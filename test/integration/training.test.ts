@@ -132,8 +132,8 @@ assert all(copies(pairs) for pairs in later), later
 # chain_recipe latent: every program line's value is a latent target before the questions
 lat = T.math_texts(0, {"chain": 1.0}, [1, 1], 2, 0, {"latent": True})
 for pairs in (next(lat) for _ in range(20)):
-    n = sum(len(p) == 3 for p in pairs)
-    assert n + 1 == T.first_prompt(pairs).count("\\n") and len(pairs) > n, pairs
+    n_latent = sum(len(p) == 3 for p in pairs)
+    assert n_latent + 1 == T.first_prompt(pairs).count("\\n") and len(pairs) > n_latent, pairs
 print("checked", n)
 `;
     const out = execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' });
