@@ -167,7 +167,7 @@ def chain_training_text(d, rng, extra_queries, letters=string.ascii_lowercase, s
     program, names, env = _chain_program(d, rng, letters, style)
     question, answer = _query(names[d], env, style)
     if latent:
-        lines = [(line + "\n", str(env[line.split("=")[0].strip()]), False) for line in program.splitlines()]
+        lines = [(line + "\n", str(env[v]), False) for line, (v, _) in zip(program.splitlines(), _assignments(program))]
         pairs = lines + [(question, answer)]
     else:
         pairs = [(program + question, answer)]
@@ -250,9 +250,19 @@ def _ops_program(d, rng):
     return v, lines, values
 
 
+def _ops_ask(v):
+    return f"\nprint({v} % 10)\n"
+
+
 def _ops(d, rng):
     v, lines, values = _ops_program(d, rng)
-    return "\n".join(lines) + f"\nprint({v} % 10)\n", str(values[-1] % 10)
+    return "\n".join(lines) + _ops_ask(v), str(values[-1] % 10)
+
+
+def is_latent(pair):
+    """Whether a (question, answer[, False]) pair of a training text is a latent question: its
+    answer a target at the question's last token, not written in the text."""
+    return len(pair) == 3 and pair[2] is False
 
 
 def ops_training_text(d, rng, print_p, mode="print"):
@@ -275,7 +285,7 @@ def ops_training_text(d, rng, print_p, mode="print"):
     """
     assert mode in ("print", "echo", "latent"), mode
     v, lines, values = _ops_program(d, rng)
-    ask = f"\nprint({v} % 10)\n"
+    ask = _ops_ask(v)
     pairs, text = [], lines[0] + "\n"
     for i in range(1, d + 1):
         text += lines[i]
@@ -433,7 +443,7 @@ if __name__ == "__main__":
         assert n == len(program.splitlines()) and latent[n:] == [(plain[0][0][len(program):], plain[0][1])] + plain[1:], latent
         env = {}
         exec(program, {}, env)
-        assert all(a == str(env[q.split("=")[0].strip()]) and shown is False for q, a, shown in latent[:n]), latent
+        assert all(is_latent(pair) and pair[1] == str(env[_assignments(pair[0])[0][0]]) for pair in latent[:n]), latent
     # A question at hop h: h copy lines lead from the asked variable to its constant.
     for seed in range(100):
         d, h, style = 1 + seed % 8, seed % (1 + 1 + seed % 8), ("print", "repl")[seed % 2]
@@ -467,14 +477,14 @@ if __name__ == "__main__":
         assert len(pairs) == {0: 1, 1: d}.get(p, len(pairs)), pairs
         if mode == "latent":  # the text is generate's program, the middle answers unwritten
             assert "".join(q for q, *_ in pairs) + pairs[-1][1] == "".join(generate("ops", d, random.Random(seed))), pairs
-            assert all(len(pair) == 3 and pair[2] is False for pair in pairs[:-1]), pairs
+            assert all(is_latent(pair) for pair in pairs[:-1]), pairs
         text, v = "", pairs[0][0][0]  # every answer is the value mod 10 at its question (an
-        for q, a, *shown in pairs:     # answer line is a no-op statement, prints are left out)
-            text += q
+        for pair in pairs:             # answer line is a no-op statement, prints are left out)
+            text += pair[0]
             env = {}
             exec(text.replace("print(", "("), {}, env)
-            assert a == str(env[v] % 10), pairs
-            text += a if shown != [False] else ""
+            assert pair[1] == str(env[v] % 10), pairs
+            text += "" if is_latent(pair) else pair[1]
         prompt, answer = generate("ops", d, random.Random(seed))
         lines = prompt.splitlines()
         v = lines[0][0]

@@ -164,9 +164,9 @@ def first_prompt(pairs):
     (with latent answers first, the questions up to the first written one, e.g. a whole ops
     program)."""
     prompt = ""
-    for question, _, *shown in pairs:
-        prompt += question
-        if shown != [False]:
+    for pair in pairs:
+        prompt += pair[0]
+        if not math_tasks.is_latent(pair):
             return prompt
     return prompt
 
@@ -180,10 +180,11 @@ def problem_tokens(tok, pairs, answers_only):
     token is (token, in_loss, answer's id), the target there in place of the next token
     (Batches.next), and the next question goes on with no stop."""
     out, after_answer = [], False
-    for question, answer, *shown in pairs:
+    for pair in pairs:
+        question, answer = pair[:2]
         for i, t in enumerate(tok.encode(question)):
             out.append((t, not answers_only or (after_answer and i == 0)))
-        if shown == [False]:
+        if math_tasks.is_latent(pair):
             (target,) = tok.encode(answer)
             out[-1] = (out[-1][0], out[-1][1], target)
             after_answer = False
