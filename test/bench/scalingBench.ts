@@ -48,7 +48,7 @@ async function main() {
   console.log(header.replace(' |', ' | chance |'));
   console.log(`|${'-'.repeat(36)}|-------:|${STEPS.map(() => '-------:').join('|')}|`);
   const hardest = new Map<string, string>(); // family -> its hardest split above chance
-  const plotted = new Set<string>(); // splits above chance (all, if none is)
+  const aboveSets = new Set<string>(); // splits above chance
   for (const set of sets) {
     const key = setName(set);
     const row = acc.get(key)!;
@@ -57,7 +57,7 @@ async function main() {
     const above = aboveChance(row, set.chance, PER_SET);
     if (above) {
       hardest.set(set.family, key); // sets come in increasing d
-      plotted.add(key);
+      aboveSets.add(key);
     }
     const mark = above ? '' : ' *';
     console.log(`| ${(key + held + mark).padEnd(34)} | ${(100 * set.chance).toFixed(1).padStart(6)} | ${row.map((a) => (100 * a).toFixed(1).padStart(6)).join(' | ')} |`);
@@ -78,7 +78,7 @@ async function main() {
     // serial-depth knob) above chance; of equal d, the one with the lower best accuracy.
     const best = (key: string) => Math.max(...acc.get(key)!);
     const overall = sets
-      .filter((s) => plotted.has(setName(s)))
+      .filter((s) => aboveSets.has(setName(s)))
       .sort((a, b) => b.difficulty - a.difficulty || best(setName(a)) - best(setName(b)))[0];
     console.log(`  over all families: ${overall ? verdict(setName(overall)) : 'no split above chance'}`);
     console.log('  per family (stricter):');
@@ -90,7 +90,7 @@ async function main() {
 
   const out = path.join(REPO, 'bench-results');
   fs.mkdirSync(out, { recursive: true });
-  if (plotted.size === 0) for (const key of acc.keys()) plotted.add(key);
+  const plotted = aboveSets.size > 0 ? aboveSets : new Set(acc.keys()); // all, if none is above chance
   const series = [...acc].filter(([key]) => plotted.has(key)).map(([label, row]) => ({ label, points: row.map((y, i) => ({ x: STEPS[i], y: 100 * y })) }));
   await writeChart(path.join(out, 'scaling.png'), series, { title: 'Held-out math above chance: accuracy vs recurrent iterations', xLabel: 'iterations r', yLabel: 'exact match %', xLog2: true, yMin: 0, yMax: 100 });
   await writeChart(path.join(out, 'scaling-code.png'), [{ label: 'held-out code', points: bpb.map((y, i) => ({ x: STEPS[i], y })) }], { title: 'Held-out code bits per byte vs iterations', xLabel: 'iterations r', yLabel: 'bits/byte', xLog2: true });
