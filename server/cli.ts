@@ -3,7 +3,7 @@
 //   generate --model DIR (--prompt TEXT | --ids 1,2,3) [--steps N] [--max-tokens N] [--temperature T]
 //            [--top-p P] [--top-k K] [--seed S] [--stop STR]... [--state-init random|zero] [--no-cache] [--json]
 //            [--exit CRITERION [--exit-threshold X] [--min-steps N] [--exit-in-prefill]] [--kv-strategy S]
-//            [--warm-start] [--draft-steps N --lookahead N]
+//            [--warm-start] [--draft-steps N --lookahead N] [--heal]
 //   score    --model DIR --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]
 // Bad arguments or files: one line on stderr and a non-zero exit.
 import { parseArgs } from 'util';
@@ -23,7 +23,7 @@ const USAGE = `usage:
       [--no-cache] [--device auto|cpu|cuda] [--threads N] [--json]
       [--exit kl|minp-kl|entropy-diff|latent-diff|cosine|argmax-stability [--exit-threshold X]
        [--min-steps N] [--exit-in-prefill]] [--kv-strategy full|latest|skip|compress-sN|compress-rN]
-      [--warm-start] [--draft-steps N --lookahead N]
+      [--warm-start] [--draft-steps N --lookahead N] [--heal (token healing of a --prompt)]
   recurrent-copilot score --model DIR --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]`;
 
 const common = {
@@ -104,6 +104,7 @@ async function cmdGenerate(argv: string[]): Promise<void> {
       'exit-in-prefill': { type: 'boolean' },
       'kv-strategy': { type: 'string' },
       'warm-start': { type: 'boolean' },
+      heal: { type: 'boolean' },
       'draft-steps': { type: 'string' },
       lookahead: { type: 'string' },
     },
@@ -118,9 +119,11 @@ async function cmdGenerate(argv: string[]): Promise<void> {
   if ((values['draft-steps'] === undefined) !== (values.lookahead === undefined)) throw new UsageError('--draft-steps and --lookahead go together');
   if ((values.prompt === undefined) === (values.ids === undefined)) throw new UsageError('give exactly one of --prompt TEXT or --ids 1,2,3');
   const ids = values.ids !== undefined ? idsArg(values.ids) : undefined;
+  if (values.heal && ids) throw new UsageError('--heal works on a --prompt, not on --ids');
   const request = {
     prompt: values.prompt,
     ids,
+    heal: values.heal ?? false,
     steps: 0,
     maxTokens: intArg(values['max-tokens'], 'max-tokens', 1, 64),
     sampling: {

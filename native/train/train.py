@@ -299,7 +299,10 @@ def checkpoint_config(cfg, tok):
     # make_config assumes its own toy tokenizer; ours places the specials elsewhere
     c.update(mean_backprop_depth=m["mean_backprop_depth"],
              bos_token_id=tok.token_id("<|begin_text|>"), eos_token_id=tok.token_id("<|end_text|>"),
-             pad_token_id=tok.token_id("<|pad|>"))
+             pad_token_id=tok.token_id("<|pad|>"),
+             # whether completions may use FIM prompts (the engine's own field); a config says
+             # false when its FIM examples were not learnt (see native/models/default/MODEL_CARD.md)
+             fill_in_the_middle=bool(cfg["data"]["fim_rate"] > 0 and cfg["data"].get("fill_in_the_middle", True)))
     return c
 
 

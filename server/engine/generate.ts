@@ -11,6 +11,7 @@ import { PromptCache } from './promptCache';
 import { forwardChunk, ForwardOptions, ForwardResult } from './recurrence';
 import { Rng } from './random';
 import { argmax, SamplingOptions, sampleToken } from './sampling';
+import { healingMask, restrictTo } from './tokenHealing';
 
 export interface SpeculativeOptions {
   /** Iterations per drafted token. */
@@ -43,6 +44,12 @@ export interface GenerateRequest {
   deadline?: number;
   /** KV-cache memory ceiling in bytes: generation ends (finish reason 'memory') before passing it. */
   maxKvBytes?: number;
+  /** Token healing: the caller took the prompt's last tokens back, whose text this is; the first
+   *  generated token must start with it, and the result's text leaves it out. */
+  healedText?: string;
+  /** The first generated token must hold a non-whitespace character (a completion asked for at
+   *  a blank line starts with text on that line, not with more blank lines). */
+  startWithText?: boolean;
 }
 
 /** What makes cached prompt entries interchangeable between two requests. */
@@ -89,6 +96,8 @@ class TokenSink {
     private readonly stops: string[],
     private readonly maxTokens: number,
     private readonly onToken: (e: TokenEvent) => void,
+    /** Text the first token starts with that was already in the prompt (token healing). */
+    private readonly healed = '',
   ) {}
 
   get done(): boolean {
@@ -104,7 +113,7 @@ class TokenSink {
     }
     this.ids.push(token);
     this.iterations.push(iterations);
-    this.text = this.model.tokenizer.decode(this.ids);
+    this.text = this.model.tokenizer.decode(this.ids).slice(this.healed.length);
     const stopAt = firstStop(this.text, this.stops);
     if (stopAt >= 0) {
       this.text = this.text.slice(0, stopAt);
@@ -128,6 +137,9 @@ function validate(model: HuginnModel, req: GenerateRequest): void {
   if (!Number.isInteger(req.maxTokens) || req.maxTokens < 1) throw new RangeError(`maxTokens must be a positive integer, got ${req.maxTokens}`);
   if (req.ids.length >= model.cfg.blockSize) throw new RangeError(`prompt of ${req.ids.length} tokens does not fit the context of ${model.cfg.blockSize}`);
   if (req.exit) validateExit(req.exit);
+  if ((req.healedText !== undefined || req.startWithText) && healingMask(model, req.healedText ?? '', req.startWithText).length === 0) {
+    throw new RangeError(`no token starts with the healed text ${JSON.stringify(req.healedText)}${req.startWithText ? ' and holds text' : ''}`);
+  }
   const sp = req.speculative;
   if (sp) {
     if (!Number.isInteger(sp.draftSteps) || sp.draftSteps < 1) throw new RangeError(`draftSteps must be a positive integer, got ${sp.draftSteps}`);
@@ -179,7 +191,7 @@ export async function generate(
     },
   };
   const seed = req.seed ?? 0;
-  const sink = new TokenSink(model, new Set(model.manifest.specialTokens.stop), (req.stop ?? []).filter((s) => s.length > 0), req.maxTokens, onToken);
+  const sink = new TokenSink(model, new Set(model.manifest.specialTokens.stop), (req.stop ?? []).filter((s) => s.length > 0), req.maxTokens, onToken, req.healedText);
   const d: Decoding = {
     model,
     req,
@@ -196,6 +208,7 @@ export async function generate(
   let speculative: GenerateResult['speculative'];
   try {
     const prefill = await forwardChunk(model, d.cache, req.ids.slice(reused), { ...d.base, exit: req.exit?.exitInPrefill ? req.exit : undefined });
+    if (req.healedText !== undefined || req.startWithText) restrictTo(prefill.logits, healingMask(model, req.healedText ?? '', req.startWithText));
     prefillMs = performance.now() - t0;
     if (req.speculative) speculative = await speculate(d, prefill, req.speculative);
     else await decodePlain(d, prefill);

@@ -13,6 +13,8 @@ export class TextTokenizer {
   private readonly tok: TokenizerClass;
   /** Strings of the special tokens: user text must never smuggle one in. */
   private readonly specials: string[];
+  /** Each id's own decoded text, built on first use (token healing reads it). */
+  private texts: string[] | undefined;
 
   constructor(file: string) {
     let json: unknown;
@@ -55,6 +57,13 @@ export class TextTokenizer {
 
   decode(ids: number[]): string {
     return this.tok.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: false });
+  }
+
+  /** The decoded text of every id below `vocabSize` on its own ('' for special tokens; U+FFFD
+   *  for a byte that is only part of a character). */
+  tokenTexts(vocabSize: number): readonly string[] {
+    if (!this.texts || this.texts.length !== vocabSize) this.texts = Array.from({ length: vocabSize }, (_, id) => this.decode([id]));
+    return this.texts;
   }
 
   tokenId(token: string): number | undefined {

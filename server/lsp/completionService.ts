@@ -91,10 +91,13 @@ export class CompletionService {
       {
         fim: { prefix, suffix },
         reusePrompt: true,
+        heal: true,
         steps: budget.steps,
         maxTokens: budget.maxTokens,
         exit: budget.exitThreshold !== null && budget.exitThreshold > 0 ? { criterion: 'kl', threshold: budget.exitThreshold } : undefined,
         stop: multiline ? ['\n\n'] : ['\n'],
+        // Asked at a blank line, the suggestion is text for that line, not more blank lines.
+        startWithText: linePrefix.trim() === '' && lineSuffix.trim() === '',
         deadline: started + budget.timeCapMs,
         maxKvBytes: KV_CEILING_BYTES,
       },

@@ -23,6 +23,9 @@ export interface HuginnConfig {
   bosTokenId: number | null;
   eosTokenId: number | null;
   padTokenId: number | null;
+  /** Whether completions may use fill-in-the-middle prompts when the tokenizer has FIM tokens
+   *  (`fill_in_the_middle`, our field; false for a model whose FIM training did not take). */
+  fillInTheMiddle: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -135,6 +138,7 @@ export function parseHuginnConfig(raw: unknown): HuginnConfig {
     bosTokenId: optionalTokenId(r, 'bos_token_id', vocabSize),
     eosTokenId: optionalTokenId(r, 'eos_token_id', vocabSize),
     padTokenId: optionalTokenId(r, 'pad_token_id', vocabSize),
+    fillInTheMiddle: bool(r, 'fill_in_the_middle', true),
   };
   const noise = r.test_time_noise;
   if (noise !== undefined && noise !== 0) {

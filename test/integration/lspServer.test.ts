@@ -38,7 +38,7 @@ describe('language server over stdio', function () {
     const engine = await Engine.open(modelDir, { device: 'cpu', threads: 1 });
     try {
       const prefix = TEXT;
-      const direct = await engine.generate({ fim: { prefix, suffix: '' }, steps: 3, maxTokens: 12, stop: ['\n\n'] });
+      const direct = await engine.generate({ fim: { prefix, suffix: '' }, heal: true, steps: 3, maxTokens: 12, stop: ['\n\n'] });
       const expected = postprocess(direct.text, { linePrefix: 'x = add(1, ', lineSuffix: '', multiline: true });
       if (expected === '') assert.deepStrictEqual(r.items, []);
       else {

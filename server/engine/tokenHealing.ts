@@ -1,0 +1,60 @@
+// Token healing: a prompt that ends at an arbitrary character (an editor cursor inside a word)
+// ends with a token the model rarely saw there (`c` + `la` where training text had `class`). The
+// prompt gives back its last tokens and the first generated token must start with their text, so
+// the model chooses the tokenization it knows. Only the first token is constrained, which keeps
+// plain and speculative decoding alike. The same mask can also require the first token to hold
+// text (a completion asked for at a blank line starts on that line, not with more blank lines).
+import { HuginnModel } from './huginnModel';
+
+/** At most this many trailing tokens are given back. */
+const MAX_HEALED_TOKENS = 4;
+
+const masks = new WeakMap<HuginnModel, Map<string, number[]>>();
+
+/** Ids whose text starts with `healed` and, with `needText`, holds a non-whitespace character
+ *  (never a special token). */
+export function healingMask(model: HuginnModel, healed: string, needText = false): number[] {
+  let byKey = masks.get(model);
+  if (!byKey) masks.set(model, (byKey = new Map()));
+  const key = `${needText ? 't' : '-'}${healed}`;
+  let ids = byKey.get(key);
+  if (!ids) {
+    const texts = model.tokenizer.tokenTexts(model.cfg.vocabSize);
+    const st = model.manifest.specialTokens;
+    const specials = new Set([...st.stop, st.pad, st.fimPrefix, st.fimMiddle, st.fimSuffix]);
+    ids = [];
+    for (let id = 0; id < texts.length; id++) {
+      const t = texts[id];
+      if (!specials.has(id) && t.length > 0 && t.startsWith(healed) && (!needText || /\S/.test(t))) ids.push(id);
+    }
+    if (byKey.size > 1024) byKey.clear(); // one entry per distinct healed text
+    byKey.set(key, ids);
+  }
+  return ids;
+}
+
+/** Leaves only `allowed` in one row of logits (the others -Infinity). */
+export function restrictTo(logits: Float32Array, allowed: number[]): void {
+  const keep = allowed.map((id) => logits[id]);
+  logits.fill(-Infinity);
+  allowed.forEach((id, i) => (logits[id] = keep[i]));
+}
+
+/**
+ * Gives back the longest run of trailing tokens (up to MAX_HEALED_TOKENS, within the last line)
+ * whose text some single token starts with. Special tokens and bytes of a multi-byte character
+ * are never given back.
+ */
+export function healPrompt(model: HuginnModel, ids: number[]): { ids: number[]; healedText?: string } {
+  const texts = model.tokenizer.tokenTexts(model.cfg.vocabSize);
+  let best = 0;
+  let text = '';
+  for (let k = 1; k <= Math.min(MAX_HEALED_TOKENS, ids.length); k++) {
+    const piece = texts[ids[ids.length - k]];
+    if (!piece || piece.includes('\ufffd') || piece.includes('\n')) break;
+    text = piece + text;
+    if (healingMask(model, text).length > 0) best = k;
+  }
+  if (best === 0) return { ids };
+  return { ids: ids.slice(0, ids.length - best), healedText: ids.slice(ids.length - best).map((id) => texts[id]).join('') };
+}

@@ -1,0 +1,182 @@
+// npm run bench:completions — what the editor shows on held-out code: the language server's own
+// completion path (CompletionService: FIM window around the cursor, stop rules, post-processing)
+// on the default model, at cursor positions of three kinds taken from held-out files, each with
+// the rest of its line deleted (as if the user were typing it):
+//   close  the rest of the line is only the closers of brackets opened on it (`)`, `]);`, `):`)
+//   ident  halfway through an identifier that already occurs earlier in the file
+//   line   halfway through a short line (finish a simple statement)
+// and prints, per kind and depth, how often the ghost text is exactly right (ident: finishes the
+// identifier), how often it is empty, and a few examples; for a model whose config forbids FIM
+// prompts, also the same cases with them allowed (the measurement behind that setting).
+import * as fs from 'fs';
+import * as path from 'path';
+import { CancellationToken } from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { CompletionService } from '../../server/lsp/completionService';
+import { defaultModelDir, ModelHost } from '../../server/lsp/modelHost';
+import { DEFAULT_SETTINGS } from '../../server/lsp/settings';
+import { CompletionStats } from '../../server/lsp/stats';
+import { DepthBudget } from '../../server/protocol';
+import { tmpDir } from '../helpers/reference';
+import { heldoutCode } from './evalLib';
+
+const STEPS = (process.env.COMPLETION_STEPS ?? '1,8,32').split(',').map(Number);
+const PER_KIND = Number(process.env.COMPLETION_PER_KIND ?? 100);
+const PER_DOC = 3; // cases of one kind per file, so that no single file dominates
+const EXAMPLES = 5;
+
+type Kind = 'close' | 'ident' | 'line';
+const KINDS: Kind[] = ['close', 'ident', 'line'];
+interface Case {
+  kind: Kind;
+  doc: number;
+  line: number;
+  character: number;
+  /** What a right completion is: the rest of the line (close, line) or of the identifier (ident). */
+  truth: string;
+  /** The file with the rest of the cursor's line deleted. */
+  text: string;
+}
+
+const CLOSERS = /[)\]}]+[;:,]?$/;
+const IDENT = /[A-Za-z_][A-Za-z0-9_]{3,}/g;
+
+/** Closers still owed by `text` (innermost first), or null when it closes one it never opened. */
+function owed(text: string): string | null {
+  const stack: string[] = [];
+  for (const ch of text) {
+    const o = '([{'.indexOf(ch);
+    if (o >= 0) stack.push(')]}'[o]);
+    else if (')]}'.includes(ch) && stack.pop() !== ch) return null;
+  }
+  return stack.reverse().join('');
+}
+
+/** Deterministic cases: the first PER_DOC of each kind in each file, up to PER_KIND in all. */
+function pickCases(docs: string[]): Case[] {
+  const cases: Case[] = [];
+  const count: Record<Kind, number> = { close: 0, ident: 0, line: 0 };
+  docs.forEach((text, doc) => {
+    const perDoc: Record<Kind, number> = { close: 0, ident: 0, line: 0 };
+    const lines = text.split('\n');
+    const add = (kind: Kind, line: number, character: number, truth: string) => {
+      if (count[kind] >= PER_KIND || perDoc[kind] >= PER_DOC) return;
+      count[kind]++;
+      perDoc[kind]++;
+      const typed = [...lines.slice(0, line), lines[line].slice(0, character), ...lines.slice(line + 1)].join('\n');
+      cases.push({ kind, doc, line, character, truth, text: typed });
+    };
+    let before = 0; // characters of the file before this line
+    lines.forEach((raw, line) => {
+      const content = raw.trimEnd();
+      const body = content.trim();
+      // Skip the first lines: a cursor needs some file around it.
+      if (line >= 5 && body.length > 0 && !body.startsWith('#') && !body.startsWith('//')) {
+        const tail = content.match(CLOSERS)?.[0];
+        if (tail) {
+          const head = content.slice(0, content.length - tail.length);
+          const brackets = tail.replace(/[;:,]$/, '');
+          if (head.trim().length > 0 && owed(head) === brackets) {
+            add('close', line, head.length, tail);
+          }
+        }
+        for (const m of content.matchAll(IDENT)) {
+          const earlier = text.slice(Math.max(0, before - DEFAULT_SETTINGS.prefixChars), before);
+          if (!new RegExp(`\\b${m[0]}\\b`).test(earlier)) continue;
+          const cut = Math.ceil(m[0].length / 2);
+          add('ident', line, m.index! + cut, m[0].slice(cut));
+          break;
+        }
+        if (body.length >= 12 && body.length <= 60) {
+          const indent = content.length - body.length;
+          const cut = indent + Math.ceil(body.length / 2);
+          add('line', line, cut, content.slice(cut));
+        }
+      }
+      before += raw.length + 1;
+    });
+  });
+  return cases;
+}
+
+/** A markdown table cell showing `s` exactly (quoted, `|` escaped). */
+function cell(s: string): string {
+  return JSON.stringify(s).replace(/\|/g, '\\|');
+}
+
+function isRight(c: Case, text: string): boolean {
+  if (c.kind !== 'ident') return text === c.truth;
+  return text.startsWith(c.truth) && !/^[A-Za-z0-9_]/.test(text.slice(c.truth.length));
+}
+
+interface Variant {
+  label: string;
+  rows: string[];
+  examples: string[];
+}
+
+/** The cases through a CompletionService on `modelDir`, at each depth in `steps`. */
+async function run(modelDir: string, label: string, steps: number[], docs: string[], cases: Case[]): Promise<Variant> {
+  const settings = { ...DEFAULT_SETTINGS, modelPath: modelDir, device: 'cpu' as const };
+  const host = new ModelHost(settings, () => {}, () => {});
+  await host.load();
+  const service = new CompletionService(host, new CompletionStats(), () => settings, () => {}, () => {});
+  const files = cases.map((c, i) => TextDocument.create(`file:///heldout/${c.doc}/${i}`, 'plaintext', 1, c.text));
+  const n = (k: Kind) => cases.filter((c) => c.kind === k).length;
+  const out: Variant = { label, rows: [], examples: [] };
+  const t0 = Date.now();
+  for (const r of steps) {
+    // The automatic-trigger budget of the extension's defaults, at r iterations.
+    const budget: DepthBudget = { level: 2, steps: r, exitThreshold: 1e-3, maxTokens: 24, timeCapMs: 60_000, multiline: false };
+    const right: Record<Kind, number> = { close: 0, ident: 0, line: 0 };
+    const empty: Record<Kind, number> = { close: 0, ident: 0, line: 0 };
+    const seen: Record<Kind, number> = { close: 0, ident: 0, line: 0 };
+    for (const [i, c] of cases.entries()) {
+      service.clearCache();
+      const items = await service.complete(files[i], { line: c.line, character: c.character }, budget, CancellationToken.None);
+      const text = items[0]?.insertText ?? '';
+      if (isRight(c, text)) right[c.kind]++;
+      if (!text) empty[c.kind]++;
+      // Examples spread over the files, at the default depth.
+      if (r === 8 && seen[c.kind]++ % Math.ceil(n(c.kind) / EXAMPLES) === 0) {
+        const lineText = docs[c.doc].split('\n')[c.line];
+        out.examples.push(`| ${c.kind} | ${cell(lineText.slice(0, c.character).trim())} | ${cell(c.truth)} | ${cell(text)} |`);
+      }
+    }
+    const pct = (x: number, k: Kind) => `${((100 * x) / Math.max(1, n(k))).toFixed(0)}%`;
+    out.rows.push(`| ${label}, r=${r} | ${KINDS.map((k) => `${pct(right[k], k)} (${pct(empty[k], k)} empty)`).join(' | ')} |`);
+    process.stderr.write(`${label} r=${r} done (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+  }
+  await host.engine()?.close();
+  return out;
+}
+
+/** A copy of `modelDir` whose config allows FIM prompts, when it forbids them (else undefined). */
+function withFimAllowed(modelDir: string): string | undefined {
+  const cfg = JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
+  if (cfg.fill_in_the_middle !== false) return undefined;
+  const dir = tmpDir('bench-fim');
+  for (const f of fs.readdirSync(modelDir)) if (fs.statSync(path.join(modelDir, f)).isFile()) fs.copyFileSync(path.join(modelDir, f), path.join(dir, f));
+  delete cfg.fill_in_the_middle;
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg, null, 2));
+  return dir;
+}
+
+async function main() {
+  const modelDir = process.argv[2] ?? defaultModelDir();
+  const docs = heldoutCode(1000);
+  const cases = pickCases(docs);
+  const variants = [await run(modelDir, 'as configured', STEPS, docs, cases)];
+  // The measurement behind a config's fill_in_the_middle: false, at the default depth.
+  const fim = withFimAllowed(modelDir);
+  if (fim) variants.push(await run(fim, 'FIM prompts allowed', [8], docs, cases));
+  const n = (k: Kind) => cases.filter((c) => c.kind === k).length;
+  console.log(`model: ${modelDir}\nheld-out code: ${docs.length} files; cases: ${KINDS.map((k) => `${k} ${n(k)}`).join(', ')}\n`);
+  console.log(`| prompt, depth | close: right | ident: right | line: right |\n|---|---:|---:|---:|\n${variants.flatMap((v) => v.rows).join('\n')}`);
+  console.log(`\nexamples (as configured, r=8; the cursor follows the text shown):\n\n| kind | before the cursor | truth | ghost text |\n|---|---|---|---|\n${variants[0].examples.join('\n')}`);
+}
+
+main().catch((e) => {
+  console.error(e.message);
+  process.exit(1);
+});
