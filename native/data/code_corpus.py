@@ -11,8 +11,9 @@ Output (in --out, default native/data/build):
   code_train.jsonl, code_heldout.jsonl   one JSON object per line: {"source", "path", "text"}
                                          (path is relative to the source root)
   stats.json                             bytes/files per source and split
-and native/data/DATA_CARD.md (its code corpus section, between markers, is rewritten). About 2% of files are held out, chosen by a hash of
-"source/path", so the split does not depend on which other files exist.
+and the code corpus section of native/data/DATA_CARD.md (between its markers; the rest of the
+card is written by hand). About 2% of files are held out, chosen by a hash of "source/path", so
+the split does not depend on which other files exist.
 
 Training text helpers (used by the trainer):
   plain_example(doc)      -> doc + "<|end_text|>"

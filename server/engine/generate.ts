@@ -11,7 +11,7 @@ import { PromptCache } from './promptCache';
 import { forwardChunk, ForwardOptions, ForwardResult } from './recurrence';
 import { Rng } from './random';
 import { argmax, SamplingOptions, sampleToken } from './sampling';
-import { healingMask, restrictTo } from './tokenHealing';
+import { firstTokenMask, restrictTo } from './tokenHealing';
 
 export interface SpeculativeOptions {
   /** Iterations per drafted token. */
@@ -137,7 +137,7 @@ function validate(model: HuginnModel, req: GenerateRequest): void {
   if (!Number.isInteger(req.maxTokens) || req.maxTokens < 1) throw new RangeError(`maxTokens must be a positive integer, got ${req.maxTokens}`);
   if (req.ids.length >= model.cfg.blockSize) throw new RangeError(`prompt of ${req.ids.length} tokens does not fit the context of ${model.cfg.blockSize}`);
   if (req.exit) validateExit(req.exit);
-  if ((req.healedText !== undefined || req.startWithText) && healingMask(model, req.healedText ?? '', req.startWithText).length === 0) {
+  if (firstTokenMask(model, req)?.length === 0) {
     throw new RangeError(`no token starts with the healed text ${JSON.stringify(req.healedText)}${req.startWithText ? ' and holds text' : ''}`);
   }
   const sp = req.speculative;
@@ -208,7 +208,8 @@ export async function generate(
   let speculative: GenerateResult['speculative'];
   try {
     const prefill = await forwardChunk(model, d.cache, req.ids.slice(reused), { ...d.base, exit: req.exit?.exitInPrefill ? req.exit : undefined });
-    if (req.healedText !== undefined || req.startWithText) restrictTo(prefill.logits, healingMask(model, req.healedText ?? '', req.startWithText));
+    const allowed = firstTokenMask(model, req);
+    if (allowed) restrictTo(prefill.logits, allowed);
     prefillMs = performance.now() - t0;
     if (req.speculative) speculative = await speculate(d, prefill, req.speculative);
     else await decodePlain(d, prefill);

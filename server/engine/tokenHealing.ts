@@ -13,7 +13,7 @@ const masks = new WeakMap<HuginnModel, Map<string, number[]>>();
 
 /** Ids whose text starts with `healed` and, with `needText`, holds a non-whitespace character
  *  (never a special token). */
-export function healingMask(model: HuginnModel, healed: string, needText = false): number[] {
+function healingMask(model: HuginnModel, healed: string, needText = false): number[] {
   let byKey = masks.get(model);
   if (!byKey) masks.set(model, (byKey = new Map()));
   const key = `${needText ? 't' : '-'}${healed}`;
@@ -33,6 +33,13 @@ export function healingMask(model: HuginnModel, healed: string, needText = false
   return ids;
 }
 
+/** The ids the first generated token may take under a request's constraints (the healed text it
+ *  must start with, whether it must hold text), or undefined when it is free. */
+export function firstTokenMask(model: HuginnModel, req: { healedText?: string; startWithText?: boolean }): number[] | undefined {
+  if (req.healedText === undefined && !req.startWithText) return undefined;
+  return healingMask(model, req.healedText ?? '', req.startWithText);
+}
+
 /** Leaves only `allowed` in one row of logits (the others -Infinity). */
 export function restrictTo(logits: Float32Array, allowed: number[]): void {
   const keep = allowed.map((id) => logits[id]);
@@ -48,13 +55,13 @@ export function restrictTo(logits: Float32Array, allowed: number[]): void {
 export function healPrompt(model: HuginnModel, ids: number[]): { ids: number[]; healedText?: string } {
   const texts = model.tokenizer.tokenTexts(model.cfg.vocabSize);
   let best = 0;
+  let healedText: string | undefined;
   let text = '';
   for (let k = 1; k <= Math.min(MAX_HEALED_TOKENS, ids.length); k++) {
     const piece = texts[ids[ids.length - k]];
     if (!piece || piece.includes('\ufffd') || piece.includes('\n')) break;
     text = piece + text;
-    if (healingMask(model, text).length > 0) best = k;
+    if (healingMask(model, text).length > 0) [best, healedText] = [k, text];
   }
-  if (best === 0) return { ids };
-  return { ids: ids.slice(0, ids.length - best), healedText: ids.slice(ids.length - best).map((id) => texts[id]).join('') };
+  return { ids: ids.slice(0, ids.length - best), healedText };
 }

@@ -17,7 +17,7 @@ import { defaultModelDir, ModelHost } from '../../server/lsp/modelHost';
 import { DEFAULT_SETTINGS } from '../../server/lsp/settings';
 import { CompletionStats } from '../../server/lsp/stats';
 import { DepthBudget } from '../../server/protocol';
-import { tmpDir } from '../helpers/reference';
+import { copyWithConfig } from '../helpers/reference';
 import { heldoutCode } from './evalLib';
 
 const STEPS = (process.env.COMPLETION_STEPS ?? '1,8,32').split(',').map(Number);
@@ -99,6 +99,13 @@ function pickCases(docs: string[]): Case[] {
   return cases;
 }
 
+/** How many cases of each kind. */
+function countByKind(cases: Case[]): Record<Kind, number> {
+  const n: Record<Kind, number> = { close: 0, ident: 0, line: 0 };
+  for (const c of cases) n[c.kind]++;
+  return n;
+}
+
 /** A markdown table cell showing `s` exactly (quoted, `|` escaped). */
 function cell(s: string): string {
   return JSON.stringify(s).replace(/\|/g, '\\|');
@@ -122,7 +129,7 @@ async function run(modelDir: string, label: string, steps: number[], docs: strin
   await host.load();
   const service = new CompletionService(host, new CompletionStats(), () => settings, () => {}, () => {});
   const files = cases.map((c, i) => TextDocument.create(`file:///heldout/${c.doc}/${i}`, 'plaintext', 1, c.text));
-  const n = (k: Kind) => cases.filter((c) => c.kind === k).length;
+  const n = countByKind(cases);
   const out: Variant = { label, rows: [], examples: [] };
   const t0 = Date.now();
   for (const r of steps) {
@@ -138,12 +145,12 @@ async function run(modelDir: string, label: string, steps: number[], docs: strin
       if (isRight(c, text)) right[c.kind]++;
       if (!text) empty[c.kind]++;
       // Examples spread over the files, at the default depth.
-      if (r === 8 && seen[c.kind]++ % Math.ceil(n(c.kind) / EXAMPLES) === 0) {
+      if (r === 8 && seen[c.kind]++ % Math.ceil(n[c.kind] / EXAMPLES) === 0) {
         const lineText = docs[c.doc].split('\n')[c.line];
         out.examples.push(`| ${c.kind} | ${cell(lineText.slice(0, c.character).trim())} | ${cell(c.truth)} | ${cell(text)} |`);
       }
     }
-    const pct = (x: number, k: Kind) => `${((100 * x) / Math.max(1, n(k))).toFixed(0)}%`;
+    const pct = (x: number, k: Kind) => `${((100 * x) / Math.max(1, n[k])).toFixed(0)}%`;
     out.rows.push(`| ${label}, r=${r} | ${KINDS.map((k) => `${pct(right[k], k)} (${pct(empty[k], k)} empty)`).join(' | ')} |`);
     process.stderr.write(`${label} r=${r} done (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
   }
@@ -155,11 +162,7 @@ async function run(modelDir: string, label: string, steps: number[], docs: strin
 function withFimAllowed(modelDir: string): string | undefined {
   const cfg = JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
   if (cfg.fill_in_the_middle !== false) return undefined;
-  const dir = tmpDir('bench-fim');
-  for (const f of fs.readdirSync(modelDir)) if (fs.statSync(path.join(modelDir, f)).isFile()) fs.copyFileSync(path.join(modelDir, f), path.join(dir, f));
-  delete cfg.fill_in_the_middle;
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg, null, 2));
-  return dir;
+  return copyWithConfig(modelDir, (c) => delete c.fill_in_the_middle, 'bench-fim');
 }
 
 async function main() {
@@ -170,8 +173,8 @@ async function main() {
   // The measurement behind a config's fill_in_the_middle: false, at the default depth.
   const fim = withFimAllowed(modelDir);
   if (fim) variants.push(await run(fim, 'FIM prompts allowed', [8], docs, cases));
-  const n = (k: Kind) => cases.filter((c) => c.kind === k).length;
-  console.log(`model: ${modelDir}\nheld-out code: ${docs.length} files; cases: ${KINDS.map((k) => `${k} ${n(k)}`).join(', ')}\n`);
+  const n = countByKind(cases);
+  console.log(`model: ${modelDir}\nheld-out code: ${docs.length} files; cases: ${KINDS.map((k) => `${k} ${n[k]}`).join(', ')}\n`);
   console.log(`| prompt, depth | close: right | ident: right | line: right |\n|---|---:|---:|---:|\n${variants.flatMap((v) => v.rows).join('\n')}`);
   console.log(`\nexamples (as configured, r=8; the cursor follows the text shown):\n\n| kind | before the cursor | truth | ghost text |\n|---|---|---|---|\n${variants[0].examples.join('\n')}`);
 }

@@ -64,6 +64,17 @@ export function makeCheckpoint(shape: CheckpointShape, dir = tmpDir('ck')): stri
   return dir;
 }
 
+/** A copy of a model or checkpoint folder with `edit` applied to its config.json; returns the copy. */
+export function copyWithConfig(dir: string, edit: (config: Record<string, unknown>) => void, prefix = 'model-copy'): string {
+  const copy = path.join(tmpDir(prefix), 'model');
+  fs.cpSync(dir, copy, { recursive: true });
+  const file = path.join(copy, 'config.json');
+  const config = JSON.parse(fs.readFileSync(file, 'utf8'));
+  edit(config);
+  fs.writeFileSync(file, JSON.stringify(config, null, 2));
+  return copy;
+}
+
 /** A random checkpoint of this shape built into an fp32 model folder; returns the folder. */
 export async function builtModel(shape: CheckpointShape, prefix: string): Promise<string> {
   const out = path.join(tmpDir(prefix), 'model');

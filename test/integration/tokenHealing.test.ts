@@ -1,13 +1,12 @@
-// Token healing, the first-token constraints and the completion prompt on the shipped default model (its real tokenizer):
-// the prompt gives back its trailing tokens, the first generated token must start with their
-// text, and the result leaves that text out; FIM prompts only for a model whose config allows them.
+// Token healing, the first-token constraints and the completion prompt on the shipped default
+// model (its real tokenizer): the prompt gives back its trailing tokens, the first generated token
+// must start with their text, and the result leaves that text out; FIM prompts only for a model
+// whose config allows them.
 import * as assert from 'assert';
-import * as fs from 'fs';
-import * as path from 'path';
 import { Engine } from '../../server/engine/engine';
 import { healPrompt } from '../../server/engine/tokenHealing';
 import { defaultModelDir } from '../../server/lsp/modelHost';
-import { tmpDir } from '../helpers/reference';
+import { copyWithConfig } from '../helpers/reference';
 
 describe('token healing and completion prompts (default model)', function () {
   let engine: Engine;
@@ -82,11 +81,7 @@ describe('token healing and completion prompts (default model)', function () {
   });
 
   it('the same weights with fill_in_the_middle allowed get the FIM layout', async function () {
-    const dir = tmpDir('fim-model');
-    for (const f of fs.readdirSync(defaultModelDir())) fs.copyFileSync(path.join(defaultModelDir(), f), path.join(dir, f));
-    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-    delete cfg.fill_in_the_middle;
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg));
+    const dir = copyWithConfig(defaultModelDir(), (cfg) => delete cfg.fill_in_the_middle, 'fim-model');
     const fim = await Engine.open(dir, { device: 'cpu', threads: 1 });
     try {
       const st = fim.model.manifest.specialTokens;
