@@ -414,6 +414,9 @@ def main(argv=None):
     ap.add_argument("--from", dest="start_from", metavar="RUN_DIR",
                     help="a fresh --out starts where that run's train_state.pt stopped (weights, optimiser, "
                          "step, data position), under --config: a curriculum changed mid-run (probes)")
+    ap.add_argument("--init-weights", metavar="CHECKPOINT_DIR",
+                    help="a fresh --out starts from these weights (a checkpoint folder of the same shape, e.g. the "
+                         "shipped model) with a new optimiser, schedule and data stream: a further phase (probes)")
     a = ap.parse_args(argv)
 
     torch.set_num_threads(2)
@@ -426,6 +429,13 @@ def main(argv=None):
     ckpt_config = checkpoint_config(cfg, tok)
     model = Huginn(HuginnConfig.from_dict(ckpt_config))
     model.takase_init_(seed=a.seed)  # biases zero, as in training
+    if a.init_weights:
+        if a.start_from:
+            sys.exit("--from and --init-weights: one start at a time")
+        init = Huginn.from_checkpoint(a.init_weights)
+        if init.cfg != model.cfg:
+            sys.exit(f"{a.init_weights} has another model shape than {a.config}")
+        model.load_state_dict(init.state_dict())
     model.train()
     opt = make_optimizer(model, t)
 

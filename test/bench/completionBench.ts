@@ -6,8 +6,10 @@
 //   ident  halfway through an identifier that already occurs earlier in the file
 //   line   halfway through a short line (finish a simple statement)
 // and prints, per kind and depth, how often the ghost text is exactly right (ident: finishes the
-// identifier), how often it is empty, and a few examples; for a model whose config forbids FIM
-// prompts, also the same cases with them allowed (the measurement behind that setting).
+// identifier), how often it is well-formed (isWellFormed: closes the line's brackets as the truth
+// does / makes an identifier of the file), how often it is empty, and a few examples; for a model
+// whose config forbids FIM prompts, also the same cases with them allowed (the measurement behind
+// that setting).
 import * as fs from 'fs';
 import * as path from 'path';
 import { CancellationToken } from 'vscode-languageserver';
@@ -24,6 +26,8 @@ const STEPS = (process.env.COMPLETION_STEPS ?? '1,8,32').split(',').map(Number);
 const PER_KIND = Number(process.env.COMPLETION_PER_KIND ?? 100);
 const PER_DOC = 3; // cases of one kind per file, so that no single file dominates
 const EXAMPLES = 5;
+// COMPLETION_DUMP=file.jsonl: every case's ghost text too, one JSON line each, for reading failures.
+const DUMP = process.env.COMPLETION_DUMP;
 
 type Kind = 'close' | 'ident' | 'line';
 const KINDS: Kind[] = ['close', 'ident', 'line'];
@@ -116,6 +120,18 @@ function isRight(c: Case, text: string): boolean {
   return text.startsWith(c.truth) && !/^[A-Za-z0-9_]/.test(text.slice(c.truth.length));
 }
 
+/** A looser reading than isRight, of what the ghost text is as code: close and line, non-empty and
+ *  leaving the line's brackets as the true rest of the line does (`def main(` -> `self):`); ident,
+ *  finishing some identifier that occurs earlier in the file (`fr` -> `from`, not only the truth). */
+function isWellFormed(c: Case, text: string): boolean {
+  const lines = c.text.split('\n');
+  const before = lines[c.line].slice(0, c.character);
+  if (c.kind !== 'ident') return text.length > 0 && owed(before + text) !== null && owed(before + text) === owed(before + c.truth);
+  const word = (before.match(/[A-Za-z0-9_]*$/)![0] + text.match(/^[A-Za-z0-9_]*/)![0]);
+  const earlier = [...lines.slice(0, c.line), before.slice(0, before.length - word.length)].join('\n');
+  return text.length > 0 && new RegExp(`\\b${word}\\b`).test(earlier);
+}
+
 interface Variant {
   label: string;
   rows: string[];
@@ -137,12 +153,18 @@ async function run(modelDir: string, label: string, steps: number[], docs: strin
     const budget: DepthBudget = { level: 2, steps: r, exitThreshold: 1e-3, maxTokens: 24, timeCapMs: 60_000, multiline: false };
     const right: Record<Kind, number> = { close: 0, ident: 0, line: 0 };
     const empty: Record<Kind, number> = { close: 0, ident: 0, line: 0 };
+    const wellFormed: Record<Kind, number> = { close: 0, ident: 0, line: 0 };
     const seen: Record<Kind, number> = { close: 0, ident: 0, line: 0 };
     for (const [i, c] of cases.entries()) {
       service.clearCache();
       const items = await service.complete(files[i], { line: c.line, character: c.character }, budget, CancellationToken.None);
       const text = items[0]?.insertText ?? '';
+      if (DUMP) {
+        const before = docs[c.doc].split('\n')[c.line].slice(0, c.character);
+        fs.appendFileSync(DUMP, JSON.stringify({ variant: label, r, kind: c.kind, before, truth: c.truth, text }) + '\n');
+      }
       if (isRight(c, text)) right[c.kind]++;
+      if (isWellFormed(c, text)) wellFormed[c.kind]++;
       if (!text) empty[c.kind]++;
       // Examples spread over the files, at the default depth.
       if (r === 8 && seen[c.kind]++ % Math.ceil(n[c.kind] / EXAMPLES) === 0) {
@@ -151,7 +173,7 @@ async function run(modelDir: string, label: string, steps: number[], docs: strin
       }
     }
     const pct = (x: number, k: Kind) => `${((100 * x) / Math.max(1, n[k])).toFixed(0)}%`;
-    out.rows.push(`| ${label}, r=${r} | ${KINDS.map((k) => `${pct(right[k], k)} (${pct(empty[k], k)} empty)`).join(' | ')} |`);
+    out.rows.push(`| ${label}, r=${r} | ${KINDS.map((k) => `${pct(right[k], k)} / ${pct(wellFormed[k], k)} / ${pct(empty[k], k)}`).join(' | ')} |`);
     process.stderr.write(`${label} r=${r} done (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
   }
   await host.engine()?.close();
@@ -175,7 +197,7 @@ async function main() {
   if (fim) variants.push(await run(fim, 'FIM prompts allowed', [8], docs, cases));
   const n = countByKind(cases);
   console.log(`model: ${modelDir}\nheld-out code: ${docs.length} files; cases: ${KINDS.map((k) => `${k} ${n[k]}`).join(', ')}\n`);
-  console.log(`| prompt, depth | close: right | ident: right | line: right |\n|---|---:|---:|---:|\n${variants.flatMap((v) => v.rows).join('\n')}`);
+  console.log(`| prompt, depth | close: right / well-formed / empty | ident: (same) | line: (same) |\n|---|---:|---:|---:|\n${variants.flatMap((v) => v.rows).join('\n')}`);
   console.log(`\nexamples (as configured, r=8; the cursor follows the text shown):\n\n| kind | before the cursor | truth | ghost text |\n|---|---|---|---|\n${variants[0].examples.join('\n')}`);
 }
 

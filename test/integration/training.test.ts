@@ -167,6 +167,22 @@ print("checked", n)
     assert.ok(Math.abs(mine.loss - theirs.loss) < 1e-3, `${mine.loss} vs ${theirs.loss}`);
   });
 
+  it('--init-weights: a fresh run starts from a checkpoint folder’s weights with a fresh schedule; another shape is refused', function () {
+    const scratch = path.join(path.dirname(out), 'scratch');
+    const init = path.join(path.dirname(out), 'init');
+    train(scratch, ['--stop-at', '5']);
+    train(init, ['--init-weights', out, '--stop-at', '5']);
+    const [s, i] = [losses(scratch)[0], losses(init)[0]];
+    assert.strictEqual(i.step, 5);
+    assert.strictEqual(i.lr, s.lr); // the schedule starts over
+    // the same data and depths as the scratch run, but trained weights: a much lower loss
+    assert.ok(i.loss < s.loss - 1, `step 5: loss ${i.loss} from the weights vs ${s.loss} from scratch`);
+    assert.throws(
+      () => train(path.join(path.dirname(out), 'other-shape'), ['--init-weights', path.join(REPO, 'native/models/default')]),
+      (e: { stderr: string }) => /another model shape/.test(e.stderr),
+    );
+  });
+
   it('recall probe: in every format each answer target is the value of the name asked before it, and a curriculum runs', function () {
     this.timeout(120_000);
     const script = `
