@@ -127,8 +127,9 @@ function isWellFormed(c: Case, text: string): boolean {
   const lines = c.text.split('\n');
   const before = lines[c.line].slice(0, c.character);
   if (c.kind !== 'ident') return text.length > 0 && owed(before + text) !== null && owed(before + text) === owed(before + c.truth);
-  const word = (before.match(/[A-Za-z0-9_]*$/)![0] + text.match(/^[A-Za-z0-9_]*/)![0]);
-  const earlier = [...lines.slice(0, c.line), before.slice(0, before.length - word.length)].join('\n');
+  const typed = before.match(/[A-Za-z0-9_]*$/)![0];
+  const word = typed + text.match(/^[A-Za-z0-9_]*/)![0];
+  const earlier = [...lines.slice(0, c.line), before.slice(0, before.length - typed.length)].join('\n');
   return text.length > 0 && new RegExp(`\\b${word}\\b`).test(earlier);
 }
 
