@@ -64,10 +64,16 @@ export function makeCheckpoint(shape: CheckpointShape, dir = tmpDir('ck')): stri
   return dir;
 }
 
-/** A copy of a model or checkpoint folder with `edit` applied to its config.json; returns the copy. */
-export function copyWithConfig(dir: string, edit: (config: Record<string, unknown>) => void, prefix = 'model-copy'): string {
+/** A copy of a model or checkpoint folder in a fresh temporary folder, to break or edit; returns the copy. */
+export function copyModel(dir: string, prefix = 'model-copy'): string {
   const copy = path.join(tmpDir(prefix), 'model');
   fs.cpSync(dir, copy, { recursive: true });
+  return copy;
+}
+
+/** A copy of a model or checkpoint folder with `edit` applied to its config.json; returns the copy. */
+export function copyWithConfig(dir: string, edit: (config: Record<string, unknown>) => void, prefix = 'model-copy'): string {
+  const copy = copyModel(dir, prefix);
   const file = path.join(copy, 'config.json');
   const config = JSON.parse(fs.readFileSync(file, 'utf8'));
   edit(config);

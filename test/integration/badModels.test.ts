@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { buildModel } from '../../native/builder/build';
 import { LspSession } from '../helpers/lspClient';
-import { makeCheckpoint, tmpDir } from '../helpers/reference';
+import { copyModel, makeCheckpoint, tmpDir } from '../helpers/reference';
 
 describe('bad model input in the server', function () {
   let good: string;
@@ -24,8 +24,7 @@ describe('bad model input in the server', function () {
   after(() => lsp?.close());
 
   function brokenCopy(from: string, breakIt: (dir: string) => void): string {
-    const dir = path.join(tmpDir('broken'), 'model');
-    fs.cpSync(from, dir, { recursive: true });
+    const dir = copyModel(from, 'broken');
     breakIt(dir);
     return dir;
   }

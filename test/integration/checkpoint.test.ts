@@ -5,15 +5,9 @@ import * as path from 'path';
 import { HuginnCheckpoint } from '../../server/model/checkpoint';
 import { readManifest } from '../../server/model/manifest';
 import { buildModel } from '../../native/builder/build';
-import { makeCheckpoint, tmpDir } from '../helpers/reference';
+import { copyModel, makeCheckpoint, tmpDir } from '../helpers/reference';
 
 const SHAPE = { nEmbd: 32, nHeads: 2, prelude: 1, core: 1, coda: 1, intermediate: 48, vocab: 300 };
-
-function copyDir(src: string): string {
-  const dst = tmpDir('ckcopy');
-  fs.cpSync(src, dst, { recursive: true });
-  return dst;
-}
 
 /** Rewrites a safetensors header with `edit` applied (data left as is). */
 function editHeader(file: string, edit: (h: Record<string, any>) => void): void {
@@ -69,14 +63,14 @@ describe('checkpoint reader', function () {
   ];
   for (const [what, breakIt, message] of broken) {
     it(`rejects ${what} with a clear message`, function () {
-      const dir = copyDir(good);
+      const dir = copyModel(good);
       breakIt(dir);
       assert.throws(() => new HuginnCheckpoint(dir), message);
     });
   }
 
   it('refuses shard names that escape the checkpoint folder', function () {
-    const dir = copyDir(sharded);
+    const dir = copyModel(sharded);
     const indexFile = path.join(dir, 'model.safetensors.index.json');
     const index = JSON.parse(fs.readFileSync(indexFile, 'utf8'));
     const first = Object.keys(index.weight_map)[0];
