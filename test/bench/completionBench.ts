@@ -40,6 +40,10 @@ interface Case {
   truth: string;
   /** The file with the rest of the cursor's line deleted. */
   text: string;
+  /** The cursor's line up to the cursor. */
+  linePrefix: string;
+  /** The cursor's offset in `text`. */
+  offset: number;
 }
 
 const CLOSERS = /[)\]}]+[;:,]?$/;
@@ -68,7 +72,7 @@ function pickCases(docs: string[]): Case[] {
       count[kind]++;
       perDoc[kind]++;
       const typed = [...lines.slice(0, line), lines[line].slice(0, character), ...lines.slice(line + 1)].join('\n');
-      cases.push({ kind, doc, line, character, truth, text: typed });
+      cases.push({ kind, doc, line, character, truth, text: typed, linePrefix: lines[line].slice(0, character), offset: before + character });
     };
     let before = 0; // characters of the file before this line
     lines.forEach((raw, line) => {
@@ -124,13 +128,14 @@ function isRight(c: Case, text: string): boolean {
  *  leaving the line's brackets as the true rest of the line does (`def main(` -> `self):`); ident,
  *  finishing some identifier that occurs earlier in the file (`fr` -> `from`, not only the truth). */
 function isWellFormed(c: Case, text: string): boolean {
-  const lines = c.text.split('\n');
-  const before = lines[c.line].slice(0, c.character);
-  if (c.kind !== 'ident') return text.length > 0 && owed(before + text) !== null && owed(before + text) === owed(before + c.truth);
-  const typed = before.match(/[A-Za-z0-9_]*$/)![0];
+  if (text.length === 0) return false;
+  if (c.kind !== 'ident') {
+    const left = owed(c.linePrefix + text);
+    return left !== null && left === owed(c.linePrefix + c.truth);
+  }
+  const typed = c.linePrefix.match(/[A-Za-z0-9_]*$/)![0];
   const word = typed + text.match(/^[A-Za-z0-9_]*/)![0];
-  const earlier = [...lines.slice(0, c.line), before.slice(0, before.length - typed.length)].join('\n');
-  return text.length > 0 && new RegExp(`\\b${word}\\b`).test(earlier);
+  return new RegExp(`\\b${word}\\b`).test(c.text.slice(0, c.offset - typed.length));
 }
 
 interface Variant {
@@ -140,7 +145,7 @@ interface Variant {
 }
 
 /** The cases through a CompletionService on `modelDir`, at each depth in `steps`. */
-async function run(modelDir: string, label: string, steps: number[], docs: string[], cases: Case[]): Promise<Variant> {
+async function run(modelDir: string, label: string, steps: number[], cases: Case[]): Promise<Variant> {
   const settings = { ...DEFAULT_SETTINGS, modelPath: modelDir, device: 'cpu' as const };
   const host = new ModelHost(settings, () => {}, () => {});
   await host.load();
@@ -160,17 +165,13 @@ async function run(modelDir: string, label: string, steps: number[], docs: strin
       service.clearCache();
       const items = await service.complete(files[i], { line: c.line, character: c.character }, budget, CancellationToken.None);
       const text = items[0]?.insertText ?? '';
-      if (DUMP) {
-        const before = docs[c.doc].split('\n')[c.line].slice(0, c.character);
-        fs.appendFileSync(DUMP, JSON.stringify({ variant: label, r, kind: c.kind, before, truth: c.truth, text }) + '\n');
-      }
+      if (DUMP) fs.appendFileSync(DUMP, JSON.stringify({ variant: label, r, kind: c.kind, before: c.linePrefix, truth: c.truth, text }) + '\n');
       if (isRight(c, text)) right[c.kind]++;
       if (isWellFormed(c, text)) wellFormed[c.kind]++;
       if (!text) empty[c.kind]++;
       // Examples spread over the files, at the default depth.
       if (r === 8 && seen[c.kind]++ % Math.ceil(n[c.kind] / EXAMPLES) === 0) {
-        const lineText = docs[c.doc].split('\n')[c.line];
-        out.examples.push(`| ${c.kind} | ${cell(lineText.slice(0, c.character).trim())} | ${cell(c.truth)} | ${cell(text)} |`);
+        out.examples.push(`| ${c.kind} | ${cell(c.linePrefix.trim())} | ${cell(c.truth)} | ${cell(text)} |`);
       }
     }
     const pct = (x: number, k: Kind) => `${((100 * x) / Math.max(1, n[k])).toFixed(0)}%`;
@@ -192,10 +193,10 @@ async function main() {
   const modelDir = process.argv[2] ?? defaultModelDir();
   const docs = heldoutCode(1000);
   const cases = pickCases(docs);
-  const variants = [await run(modelDir, 'as configured', STEPS, docs, cases)];
+  const variants = [await run(modelDir, 'as configured', STEPS, cases)];
   // The measurement behind a config's fill_in_the_middle: false, at the default depth.
   const fim = withFimAllowed(modelDir);
-  if (fim) variants.push(await run(fim, 'FIM prompts allowed', [8], docs, cases));
+  if (fim) variants.push(await run(fim, 'FIM prompts allowed', [8], cases));
   const n = countByKind(cases);
   console.log(`model: ${modelDir}\nheld-out code: ${docs.length} files; cases: ${KINDS.map((k) => `${k} ${n[k]}`).join(', ')}\n`);
   console.log(`| prompt, depth | close: right / well-formed / empty | ident: (same) | line: (same) |\n|---|---:|---:|---:|\n${variants.flatMap((v) => v.rows).join('\n')}`);
