@@ -3,7 +3,7 @@
 //   generate --model DIR (--prompt TEXT | --ids 1,2,3) [--steps N] [--max-tokens N] [--temperature T]
 //            [--top-p P] [--top-k K] [--seed S] [--stop STR]... [--state-init random|zero] [--no-cache] [--json]
 //            [--exit CRITERION [--exit-threshold X] [--min-steps N] [--exit-in-prefill]] [--kv-strategy S]
-//            [--warm-start] [--draft-steps N --lookahead N] [--heal]
+//            [--warm-start] [--draft-steps N --lookahead N] [--heal] [--beams N]
 //   score    --model DIR --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]
 // Bad arguments or files: one line on stderr and a non-zero exit.
 import { parseArgs } from 'util';
@@ -24,6 +24,7 @@ const USAGE = `usage:
       [--exit kl|minp-kl|entropy-diff|latent-diff|cosine|argmax-stability [--exit-threshold X]
        [--min-steps N] [--exit-in-prefill]] [--kv-strategy full|latest|skip|compress-sN|compress-rN]
       [--warm-start] [--draft-steps N --lookahead N] [--heal (token healing of a --prompt)]
+      [--beams N (the likeliest continuation up to a --stop that a beam search of width N finds)]
   recurrent-copilot score --model DIR --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]`;
 
 const common = {
@@ -107,6 +108,7 @@ async function cmdGenerate(argv: string[]): Promise<void> {
       heal: { type: 'boolean' },
       'draft-steps': { type: 'string' },
       lookahead: { type: 'string' },
+      beams: { type: 'string' },
     },
   });
   if (values['kv-strategy'] !== undefined) {
@@ -150,6 +152,7 @@ async function cmdGenerate(argv: string[]): Promise<void> {
       values['draft-steps'] === undefined
         ? undefined
         : { draftSteps: intArg(values['draft-steps'], 'draft-steps', 1), lookahead: intArg(values.lookahead, 'lookahead', 1) },
+    beams: intArg(values.beams, 'beams', 1, 1),
   };
   const engine = await openEngine(values);
   try {

@@ -253,6 +253,51 @@ class CodeStream:
         return {"pos": self.pos}
 
 
+class FimRows:
+    """Row-fitting fill-in-the-middle examples (data.fim_rows): PSM examples
+    (code_corpus.fim_example) from random windows of random training documents, each window
+    sized so that its whole example fits one row, packed whole into the row (a short document
+    leaves room for another), then <|pad|> (no loss). FIM pieces packed into the code stream
+    (fim_rate) are split across rows, so a row holds a middle without its prefix or a prefix
+    without its middle: the shipped model learnt nothing from them (its FIM prompts do worse than
+    plain ones)."""
+
+    def __init__(self, tok, seed, row_len, state=None):
+        self.tok, self.row_len = tok, row_len
+        self.pad = tok.token_id("<|pad|>")
+        self.docs = [d for d in code_corpus.iter_documents(CODE_TRAIN) if len(d.strip()) >= 64]
+        self.rng = random.Random(f"fim-rows/{seed}")
+        self.chars = 800  # window size, adapted so that a long document's example fills 80-100% of a row
+        self.buf = []
+        if state:
+            self.rng.setstate(state["rng"])
+            self.chars, self.buf = state["chars"], list(state["buf"])
+
+    def example(self):
+        while True:
+            doc = self.docs[self.rng.randrange(len(self.docs))]
+            ids = self.tok.encode(code_corpus.fim_example(doc, self.rng, max_chars=self.chars))
+            if len(ids) > self.row_len:
+                self.chars = max(64, int(self.chars * 0.9))
+                continue
+            if len(ids) < 0.8 * self.row_len and len(doc) > self.chars:
+                self.chars = int(self.chars * 1.05)
+            return ids
+
+    def take(self, n):
+        out = []
+        while True:
+            if not self.buf:
+                self.buf = self.example()
+            if len(out) + len(self.buf) > n:
+                break
+            out, self.buf = out + self.buf, []
+        return [(t, True) for t in out] + [(self.pad, False)] * (n - len(out))
+
+    def state(self):
+        return {"rng": self.rng.getstate(), "chars": self.chars, "buf": list(self.buf)}
+
+
 class Batches:
     """Rows of <|begin_text|> + seq_len stream tokens. Each row comes wholly from one source,
     math with probability math_fraction, so the token mix is exact in expectation and each
@@ -266,13 +311,17 @@ class Batches:
         self.math = MathStream(tok, seed, cfg["data"], state.get("math"))
         # a math-only config (a probe) needs no code corpus
         self.code = CodeStream(code_tokens(tok, seed, cfg["data"]["fim_rate"], cfg["data"]["code_piece_chars"]), state.get("code")) if self.math_fraction < 1 else None
+        self.fim_rows = cfg["data"].get("fim_rows", 0.0)
+        self.fim = FimRows(tok, seed, self.seq_len, state.get("fim")) if self.fim_rows > 0 else None
         self.rng = random.Random(f"mix/{seed}")
         if "rng" in state:
             self.rng.setstate(state["rng"])
 
     def next(self):
         is_math = [self.rng.random() < self.math_fraction for _ in range(self.batch)]
-        rows = [[(self.bos, False)] + (self.math if m else self.code).take(self.seq_len) for m in is_math]
+        # a code row is, with probability fim_rows, one row-fitting FIM example (no draw without)
+        sources = [self.math if m else self.fim if self.fim and self.rng.random() < self.fim_rows else self.code for m in is_math]
+        rows = [[(self.bos, False)] + src.take(self.seq_len) for src in sources]
         ids = torch.tensor([[t[0] for t in r] for r in rows], dtype=torch.long)
         in_loss = torch.tensor([[t[1] for t in r] for r in rows], dtype=torch.bool)
         latent = torch.tensor([[t[2] if len(t) > 2 else -1 for t in r] for r in rows], dtype=torch.long)[:, :-1]
@@ -282,7 +331,8 @@ class Batches:
         return ids[:, :-1], torch.where(latent >= 0, latent, y), torch.tensor(is_math)
 
     def state(self):
-        return {"math": self.math.state(), "code": self.code and self.code.state(), "rng": self.rng.getstate()}
+        return {"math": self.math.state(), "code": self.code and self.code.state(), "fim": self.fim and self.fim.state(),
+                "rng": self.rng.getstate()}
 
 
 # ---------------------------------------------------------------- model, optimiser, schedule
@@ -302,7 +352,8 @@ def checkpoint_config(cfg, tok):
              pad_token_id=tok.token_id("<|pad|>"),
              # whether completions may use FIM prompts (the engine's own field); a config says
              # false when its FIM examples were not learnt (see native/models/default/MODEL_CARD.md)
-             fill_in_the_middle=bool(cfg["data"]["fim_rate"] > 0 and cfg["data"].get("fill_in_the_middle", True)))
+             fill_in_the_middle=bool((cfg["data"]["fim_rate"] > 0 or cfg["data"].get("fim_rows", 0) > 0)
+                                     and cfg["data"].get("fill_in_the_middle", True)))
     return c
 
 

@@ -4,6 +4,7 @@
 // useCache off, every token recomputes the whole sequence: the reference path that cached decoding
 // must agree with.
 import { CancelledError, CancelSignal, NEVER_CANCELLED } from './cancel';
+import { beamSearch } from './beamSearch';
 import { AdaptiveExit, validateExit } from './exitRules';
 import { HuginnModel, StateInit } from './huginnModel';
 import { KvCache, parseKvStrategy } from './kvCache';
@@ -50,6 +51,10 @@ export interface GenerateRequest {
   /** The first generated token must hold a non-whitespace character (a completion asked for at
    *  a blank line starts with text on that line, not with more blank lines). */
   startWithText?: boolean;
+  /** Beam width: above 1, the result is the likeliest continuation up to a stop that a beam
+   *  search of this width finds (beamSearch.ts), not the greedy one. Greedy only: no sampling,
+   *  speculation or warm start. */
+  beams?: number;
 }
 
 /** What makes cached prompt entries interchangeable between two requests. */
@@ -73,6 +78,8 @@ export interface GenerateResult {
   /** KV-cache bytes per cached token at the end. */
   kvBytesPerToken: number;
   speculative?: { rounds: number; drafted: number; accepted: number };
+  /** Beam search: the summed log-probability of the continuation (and of its stop token). */
+  logProb?: number;
 }
 
 export interface TokenEvent {
@@ -146,6 +153,11 @@ function validate(model: HuginnModel, req: GenerateRequest): void {
     if (!Number.isInteger(sp.lookahead) || sp.lookahead < 1 || sp.lookahead > 64) throw new RangeError(`lookahead must be an integer in [1, 64], got ${sp.lookahead}`);
     if (req.warmStart || req.exit) throw new RangeError('speculative decoding cannot be combined with warm start or adaptive exit');
   }
+  const beams = req.beams ?? 1;
+  if (!Number.isInteger(beams) || beams < 1 || beams > 16) throw new RangeError(`beams must be an integer in [1, 16], got ${req.beams}`);
+  if (beams > 1 && (sp || req.warmStart || (req.sampling?.temperature ?? 0) > 0)) {
+    throw new RangeError('beam search is greedy: it cannot be combined with sampling, speculative decoding or warm start');
+  }
   if (req.useCache === false && (req.exit || req.warmStart || sp || req.kvStrategy)) {
     throw new RangeError('useCache: false is the plain reference path; it takes no exit, warm start, speculation or KV strategy');
   }
@@ -206,12 +218,14 @@ export async function generate(
   const t0 = performance.now();
   let prefillMs = 0;
   let speculative: GenerateResult['speculative'];
+  let logProb: number | undefined;
   try {
     const prefill = await forwardChunk(model, d.cache, req.ids.slice(reused), { ...d.base, exit: req.exit?.exitInPrefill ? req.exit : undefined });
     const allowed = firstTokenMask(model, req);
     if (allowed) restrictTo(prefill.logits, allowed);
     prefillMs = performance.now() - t0;
     if (req.speculative) speculative = await speculate(d, prefill, req.speculative);
+    else if ((req.beams ?? 1) > 1) logProb = await decodeBeams(d, prefill, req.beams!, () => !cancel.cancelled && pastDeadline());
     else await decodePlain(d, prefill);
   } catch (e) {
     if (!(e instanceof CancelledError) || cancel.cancelled || !pastDeadline()) throw e;
@@ -231,6 +245,7 @@ export async function generate(
     decodeMs: performance.now() - t0 - prefillMs,
     kvBytesPerToken: d.cache.length ? d.cache.usedBytes / d.cache.length : 0,
     speculative,
+    logProb,
   };
 }
 
@@ -252,6 +267,29 @@ async function decodePlain(d: Decoding, prefill: ForwardResult): Promise<void> {
       lastState = r.state;
     }
   }
+}
+
+/** The beam search's best continuation, through the sink (stops, streaming, finish reason); its
+ *  log-probability. */
+async function decodeBeams(d: Decoding, prefill: ForwardResult, width: number, timeUp: () => boolean): Promise<number> {
+  const { model, req, sink } = d;
+  const best = await beamSearch(
+    model,
+    d.cache,
+    prefill,
+    {
+      width,
+      maxTokens: Math.min(req.maxTokens, d.contextLeft()),
+      timeUp,
+      memoryFull: () => d.cache.bytes >= (req.maxKvBytes ?? Infinity),
+    },
+    { ids: new Set(model.manifest.specialTokens.stop), sequences: (req.stop ?? []).filter((s) => s.length > 0), healed: req.healedText ?? '' },
+    { ...d.base, exit: req.exit },
+  );
+  best.ids.forEach((id, i) => sink.push(id, best.iterations[i]));
+  // A stop sequence or the token limit was set by the sink.
+  sink.finishReason ??= best.cutShort ?? (best.stopped ? 'eos' : 'context');
+  return best.logProb;
 }
 
 /**

@@ -67,6 +67,13 @@ export class LayerKv {
   }
 }
 
+/** Rows saved from a cache (KvCache.saveRows), to be put back with restoreRows. */
+export interface SavedRows {
+  from: number;
+  iterations: number[];
+  layers: { layer: LayerKv; rows: number; key: Float32Array; value: Float32Array }[];
+}
+
 export interface CacheShape {
   preludeLayers: number;
   coreLayers: number;
@@ -173,6 +180,26 @@ export class KvCache {
   truncate(len: number): void {
     this.iterations.length = Math.min(len, this.iterations.length);
     for (const layer of this.allLayers()) layer.truncate(len);
+  }
+
+  /** A copy of every row from position `from` on (a beam's own tokens after a shared prompt). */
+  saveRows(from: number): SavedRows {
+    const layers: SavedRows['layers'] = [];
+    for (const layer of this.allLayers()) {
+      if (layer.rows <= from) continue;
+      const { key, value } = layer.past(layer.rows);
+      const r = layer.rowSize;
+      layers.push({ layer, rows: layer.rows - from, key: key.slice(from * r), value: value.slice(from * r) });
+    }
+    return { from, iterations: this.iterations.slice(from), layers };
+  }
+
+  /** Replaces everything from `saved.from` on with the saved rows (the rows before it must be the
+   *  ones they were saved after). */
+  restoreRows(saved: SavedRows): void {
+    this.truncate(saved.from);
+    for (const { layer, rows, key, value } of saved.layers) layer.write(saved.from, rows, key, value);
+    this.iterations.push(...saved.iterations);
   }
 
   private allLayers(): LayerKv[] {

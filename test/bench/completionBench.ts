@@ -7,14 +7,15 @@
 //   line   halfway through a short line (finish a simple statement)
 // and prints, per kind and depth, how often the ghost text is exactly right (ident: finishes the
 // identifier), how often it is well-formed (isWellFormed: closes the line's brackets as the truth
-// does / makes an identifier of the file), how often it is empty, and a few examples; for a model
-// whose config forbids FIM prompts, also the same cases with them allowed (the measurement behind
-// that setting).
+// does / makes an identifier of the file), how often it is empty, and a few examples; at the
+// default depth also the greedy continuation instead of the beam search's likeliest line (the
+// measurement behind GHOST_TEXT_BEAMS) and, for a model whose config forbids FIM prompts, the
+// same cases with them allowed (the measurement behind that setting).
 import * as fs from 'fs';
 import * as path from 'path';
 import { CancellationToken } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { CompletionService } from '../../server/lsp/completionService';
+import { CompletionService, GHOST_TEXT_BEAMS } from '../../server/lsp/completionService';
 import { defaultModelDir, ModelHost } from '../../server/lsp/modelHost';
 import { DEFAULT_SETTINGS } from '../../server/lsp/settings';
 import { CompletionStats } from '../../server/lsp/stats';
@@ -144,12 +145,12 @@ interface Variant {
   examples: string[];
 }
 
-/** The cases through a CompletionService on `modelDir`, at each depth in `steps`. */
-async function run(modelDir: string, label: string, steps: number[], cases: Case[]): Promise<Variant> {
+/** The cases through a CompletionService on `modelDir` with `beams`, at each depth in `steps`. */
+async function run(modelDir: string, label: string, steps: number[], cases: Case[], beams = GHOST_TEXT_BEAMS): Promise<Variant> {
   const settings = { ...DEFAULT_SETTINGS, modelPath: modelDir, device: 'cpu' as const };
   const host = new ModelHost(settings, () => {}, () => {});
   await host.load();
-  const service = new CompletionService(host, new CompletionStats(), () => settings, () => {}, () => {});
+  const service = new CompletionService(host, new CompletionStats(), () => settings, () => {}, () => {}, beams);
   const files = cases.map((c, i) => TextDocument.create(`file:///heldout/${c.doc}/${i}`, 'plaintext', 1, c.text));
   const n = countByKind(cases);
   const out: Variant = { label, rows: [], examples: [] };
@@ -194,6 +195,7 @@ async function main() {
   const docs = heldoutCode(1000);
   const cases = pickCases(docs);
   const variants = [await run(modelDir, 'as configured', STEPS, cases)];
+  variants.push(await run(modelDir, 'greedy (beam width 1)', [8], cases, 1));
   // The measurement behind a config's fill_in_the_middle: false, at the default depth.
   const fim = withFimAllowed(modelDir);
   if (fim) variants.push(await run(fim, 'FIM prompts allowed', [8], cases));

@@ -60,7 +60,7 @@ describe('recurrent-copilot CLI', function () {
     assert.deepStrictEqual(again.ids, out.ids);
   });
 
-  it('exposes adaptive exit, KV sharing, warm start and speculative decoding', function () {
+  it('exposes adaptive exit, KV sharing, warm start, speculative decoding and beam search', function () {
     const run = (...extra: string[]) => {
       const r = cli(['generate', '--model', built, '--ids', '1,2,3', '--steps', '12', '--max-tokens', '8', '--state-init', 'zero', '--json', ...extra]);
       assert.strictEqual(r.code, 0, r.stderr);
@@ -74,6 +74,9 @@ describe('recurrent-copilot CLI', function () {
     assert.deepStrictEqual(spec.ids, fixed.ids);
     assert.ok(spec.speculative.drafted >= spec.speculative.accepted);
     assert.ok(run('--warm-start').ids.length > 0);
+    const beams = run('--beams', '3');
+    assert.ok(beams.ids.length >= 1 && beams.ids.length <= 8 && ['length', 'eos'].includes(beams.finishReason), JSON.stringify(beams));
+    assert.ok(beams.logProb < 0);
   });
 
   it('--model accepts a checkpoint folder: built once into the cache, reused while unchanged', function () {
@@ -121,6 +124,7 @@ describe('recurrent-copilot CLI', function () {
     ['a bad dtype', ['build', '--checkpoint', '.', '--out', '/tmp/x', '--dtype', 'int3'], 2, /--dtype must be one of/],
     ['an unknown exit criterion', ['generate', '--model', '.', '--ids', '1', '--exit', 'vibes'], 2, /--exit must be one of/],
     ['a bad KV strategy', ['generate', '--model', '.', '--ids', '1', '--kv-strategy', 'compress-q2'], 2, /unknown KV cache strategy/],
+    ['zero beams', ['generate', '--model', '.', '--ids', '1', '--beams', '0'], 2, /--beams must be an integer >= 1/],
     ['a lookahead without draft steps', ['generate', '--model', '.', '--ids', '1', '--lookahead', '2'], 2, /go together/],
     ['a missing model folder', ['generate', '--model', '/nonexistent/model', '--ids', '1'], 1, /model folder not found/],
     ['a folder that is not a model', ['generate', '--model', '/tmp', '--ids', '1'], 1, /neither a built model/],

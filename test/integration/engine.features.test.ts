@@ -125,6 +125,72 @@ describe('recurrent inference features', function () {
     });
   });
 
+  describe('beam search', function () {
+    const logSoftmax = (row: Float32Array) => {
+      const max = Math.max(...row);
+      const lse = max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
+      return (id: number) => row[id] - lse;
+    };
+
+    it("returns a continuation whose log-probability is that of a fresh forward, and leaves the prompt's cache reusable", async function () {
+      const engine = await Engine.open(modelDir, { device: 'cpu', threads: 1 });
+      try {
+        const req = { ids: prompt, steps: 6, maxTokens: 6, stateInit: 'zero' as const, beams: 4 };
+        const beam = await engine.generate({ ...req, reusePrompt: true });
+        assert.strictEqual(beam.ids.length, 6);
+        assert.strictEqual(beam.finishReason, 'length');
+        assert.deepStrictEqual(beam.iterations, [6, 6, 6, 6, 6, 6]);
+        // Scored from scratch: the saved and restored KV rows were each beam's own.
+        const rows = await engine.score({ ids: [...prompt, ...beam.ids], steps: 6, stateInit: 'zero' });
+        const beamLogProb = beam.ids.reduce((a, id, t) => a + logSoftmax(rows[prompt.length - 1 + t])(id), 0);
+        assert.ok(Math.abs(beam.logProb! - beamLogProb) < 1e-3, `${beam.logProb} vs ${beamLogProb}`);
+        const greedy = await engine.generate({ ...req, beams: 1, reusePrompt: true });
+        assert.strictEqual(greedy.reusedTokens, prompt.length - 1);
+        const greedyRows = await engine.score({ ids: [...prompt, ...greedy.ids], steps: 6, stateInit: 'zero' });
+        const greedyLogProb = greedy.ids.reduce((a, id, t) => a + logSoftmax(greedyRows[prompt.length - 1 + t])(id), 0);
+        // On this prompt the search finds a likelier continuation than greedy decoding (not a
+        // guarantee of beam search in general); the same request gives the same answer.
+        assert.ok(beamLogProb >= greedyLogProb - 1e-4, `beam ${beamLogProb} < greedy ${greedyLogProb}`);
+        assert.deepStrictEqual((await engine.generate({ ...req, reusePrompt: true })).ids, beam.ids);
+        assert.deepStrictEqual((await engine.generate(req)).ids, beam.ids);
+      } finally {
+        await engine.close();
+      }
+    });
+
+    it('ends a continuation at a stop sequence, with text before it', async function () {
+      const engine = await Engine.open(modelDir, { device: 'cpu', threads: 1 });
+      try {
+        // Stop at any digit: the likeliest text up to one.
+        const r = await engine.generate({ ids: prompt, steps: 4, maxTokens: 12, stateInit: 'zero', beams: 3, stop: [...'0123456789'] });
+        if (r.finishReason === 'stop-sequence') {
+          assert.ok(r.text.trim().length > 0 && !/[0-9]/.test(r.text), JSON.stringify(r.text));
+          assert.match(engine.model.tokenizer.decode(r.ids), /[0-9]/);
+        } else {
+          assert.strictEqual(r.finishReason, 'length');
+        }
+      } finally {
+        await engine.close();
+      }
+    });
+
+    it('answers with its best continuation so far at the deadline, and rejects a cancellation', async function () {
+      const r = await plain({ beams: 4, steps: 200, maxTokens: 10000, deadline: Date.now() + 300 });
+      assert.strictEqual(r.finishReason, 'time');
+      const cancel = { cancelled: false };
+      const pending = generate(model, { ids: prompt, steps: 200, maxTokens: 50, stateInit: 'zero', beams: 4 }, () => {}, cancel);
+      setTimeout(() => (cancel.cancelled = true), 100);
+      await assert.rejects(pending, /cancelled/);
+    });
+
+    it('refuses what it cannot combine with', async function () {
+      for (const beams of [0, 17, 1.5]) await assert.rejects(plain({ beams }), /beams must be an integer/);
+      await assert.rejects(plain({ beams: 2, sampling: { temperature: 0.7 } }), /beam search is greedy/);
+      await assert.rejects(plain({ beams: 2, warmStart: true }), /beam search is greedy/);
+      await assert.rejects(plain({ beams: 2, speculative: { draftSteps: 2, lookahead: 4 } }), /beam search is greedy/);
+    });
+  });
+
   describe('warm start', function () {
     it("starts each token's recurrence from the previous token's final state", async function () {
       const r = await plain({ warmStart: true, maxTokens: 4 });

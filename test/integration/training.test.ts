@@ -141,6 +141,46 @@ print("checked", n)
     assert.ok(n > 20, out);
   });
 
+  it('fim_rows: each FIM row holds whole prefix-suffix-middle examples of one document window, then padding, and resumes where it stopped', function () {
+    this.timeout(120_000);
+    const script = `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(path.join(REPO, 'native/train'))})
+import train as T
+cfg = json.load(open(${JSON.stringify(SMOKE)}))
+cfg["data"].update(math_fraction=0.0, fim_rows=1.0)
+tok = T.Tokenizer(T.os.path.join(T.TOKENIZER_DIR, "tokenizer.json"))
+b = T.Batches(tok, cfg, 0)
+fp, fs, fm, end, pad = (tok.token_id(t) for t in ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|end_text|>", "<|pad|>"))
+filled = []
+for _ in range(6):
+    x, y, is_math = b.next()
+    assert not is_math.any()
+    for row, target in zip(x.tolist(), y.tolist()):
+        body = row[1:]
+        n = len(body)
+        while body[n - 1] == pad:
+            n -= 1
+        text, rest = body[:n], body[n:]
+        assert text[0] == fp and text[-1] == end and all(t == pad for t in rest), (text[:3], text[-3:])
+        # whole examples only: markers come in order, once per example
+        examples = tok.decode(text).split("<|end_text|>")[:-1]
+        for e in examples:
+            assert e.startswith("<|fim_prefix|>") and e.index("<|fim_suffix|>") < e.index("<|fim_middle|>"), e[:80]
+        assert all(t == pad for t in target[n:])  # no loss on the padding
+        filled.append(n / len(body))
+assert sum(filled) / len(filled) > 0.6, filled
+state = b.state()
+after = b.next()[0]
+again = T.Batches(tok, cfg, 0, state).next()[0]
+assert (after == again).all()
+cfgfile = T.checkpoint_config(cfg, tok)
+assert cfgfile["fill_in_the_middle"] is True
+print("ok")
+`;
+    assert.match(execFileSync(PYTHON, ['-c', script], { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } }), /ok\n$/);
+  });
+
   it('the loss falls over a few dozen steps', function () {
     const log = losses(out);
     assert.strictEqual(log[log.length - 1].step, 40);

@@ -62,4 +62,19 @@ describe('KV cache', function () {
     assert.throws(() => parseKvStrategy('compress-x3'), /unknown KV cache strategy/);
     assert.strictEqual(parseKvStrategy('latest-m4'), 'latest');
   });
+
+  it('saveRows/restoreRows put back one branch after another ran from the same prefix', function () {
+    const cache = new KvCache(shape, 'full');
+    runToken(cache, 0, 3); // the shared prefix
+    runToken(cache, 1, 2); // branch a
+    const a = cache.saveRows(1);
+    const rowsOf = () => [...cache.prelude, ...cache.coreLayers(2, cache.length), ...cache.coda].map((l) => Array.from(l.past(l.rows).key));
+    const withA = rowsOf();
+    cache.truncate(1);
+    runToken(cache, 1, 3); // branch b: another token, deeper
+    runToken(cache, 2, 1);
+    cache.restoreRows(a);
+    assert.deepStrictEqual(cache.iterationsPerToken, [3, 2]);
+    assert.deepStrictEqual(rowsOf(), withA);
+  });
 });

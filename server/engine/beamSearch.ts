@@ -1,0 +1,156 @@
+// Beam search for the most likely continuation up to a stop (the end of the line, for ghost
+// text), instead of the greedy one. A small model is often unsure of the next token while sure of
+// the line: after `print("Hello world!"` greedy decoding takes `,` (the likeliest single token)
+// and goes on with whatever follows a comma, where the likeliest whole line is `)`. Beams share
+// the prompt's KV entries; each keeps only the rows of its own tokens, put back into the one
+// cache before its next forward. Scores are summed log-probabilities, and the search ends as soon
+// as the best finished continuation scores above every live beam (scores only fall as beams
+// grow), so it returns the best continuation among the candidates it kept.
+import { CancelledError } from './cancel';
+import { KvCache, SavedRows } from './kvCache';
+import { HuginnModel } from './huginnModel';
+import { forwardChunk, ForwardOptions } from './recurrence';
+
+export interface BeamStop {
+  /** Token ids that end a continuation (not part of it). */
+  ids: Set<number>;
+  /** Text that ends a continuation once it appears in the continuation's text. */
+  sequences: string[];
+  /** How much of the decoded text (token healing) was already in the prompt. */
+  healed: string;
+}
+
+export interface BeamResult {
+  ids: number[];
+  /** Core iterations of the forward that produced each token. */
+  iterations: number[];
+  /** Summed log-probability of the continuation (and of its stop, when it ended at one). */
+  logProb: number;
+  /** It ended at a stop token. */
+  stopped: boolean;
+  /** Why the search ended before its best continuation was certain (a deadline, the memory
+   *  ceiling): it returns the best one so far. */
+  cutShort?: 'time' | 'memory';
+}
+
+interface Beam {
+  ids: number[];
+  iterations: number[];
+  logProb: number;
+  rows: SavedRows;
+  /** Next-token logits, and the iterations of the forward that produced them. */
+  logits: Float32Array;
+  logitsIterations: number;
+}
+
+/** Log-softmax of one row of logits. */
+function logSoftmax(row: Float32Array): Float32Array {
+  let max = -Infinity;
+  for (const v of row) if (v > max) max = v;
+  let total = 0;
+  for (const v of row) total += Math.exp(v - max);
+  const lse = max + Math.log(total);
+  return row.map((v) => v - lse);
+}
+
+/** The `k` largest entries of `xs` (indices, best first), skipping -Infinity. */
+function topK(xs: Float32Array, k: number): number[] {
+  const best: number[] = [];
+  for (let i = 0; i < xs.length; i++) {
+    if (xs[i] === -Infinity || (best.length === k && xs[i] <= xs[best[k - 1]])) continue;
+    let j = best.length < k ? best.length : k - 1;
+    best[j] = i;
+    while (j > 0 && xs[best[j - 1]] < xs[best[j]]) {
+      [best[j - 1], best[j]] = [best[j], best[j - 1]];
+      j--;
+    }
+  }
+  return best;
+}
+
+export interface BeamLimits {
+  width: number;
+  maxTokens: number;
+  /** The deadline passed and the request was not cancelled (the forward's cancel signal fires
+   *  for both). */
+  timeUp: () => boolean;
+  /** The KV memory ceiling is reached. */
+  memoryFull: () => boolean;
+}
+
+/**
+ * The best continuation of the prompt in `cache` (whose next-token logits, and the iterations
+ * that made them, are `first`) found by a beam search of `limits.width`. Only continuations with
+ * text before their stop are candidates: "the line ends here" is no suggestion. The cache ends
+ * holding the prompt only.
+ */
+export async function beamSearch(
+  model: HuginnModel,
+  cache: KvCache,
+  first: { logits: Float32Array; iterations: number },
+  limits: BeamLimits,
+  stop: BeamStop,
+  opts: ForwardOptions,
+): Promise<BeamResult> {
+  const { width, maxTokens } = limits;
+  const promptLength = cache.length;
+  /** The continuation's text and where its first stop sequence starts (-1: none yet). */
+  const textOf = (ids: number[]) => {
+    const text = model.tokenizer.decode(ids).slice(stop.healed.length);
+    const at = stop.sequences.map((s) => text.indexOf(s)).filter((i) => i >= 0);
+    return { text, stopAt: at.length ? Math.min(...at) : -1 };
+  };
+  const hasText = (text: string) => text.trim() !== '';
+  let live: Beam[] = [{ ids: [], iterations: [], logProb: 0, rows: cache.saveRows(promptLength), logits: first.logits, logitsIterations: first.iterations }];
+  let done: BeamResult | undefined;
+  const better = (a: { logProb: number }) => !done || a.logProb > done.logProb;
+  let cutShort: BeamResult['cutShort'];
+  try {
+    while (live.length > 0 && better(live[0])) {
+      if (limits.memoryFull()) {
+        cutShort = 'memory';
+        break;
+      }
+      // Every beam's best `width` next tokens: a stop, a stop sequence or the token limit
+      // finishes a continuation (its last forward is not needed), the rest compete for the next
+      // step.
+      const grown: { ids: number[]; iterations: number[]; logProb: number; parent: Beam }[] = [];
+      for (const beam of live) {
+        const lp = logSoftmax(beam.logits);
+        for (const token of topK(lp, width)) {
+          const logProb = beam.logProb + lp[token];
+          if (stop.ids.has(token)) {
+            if (better({ logProb }) && hasText(textOf(beam.ids).text)) done = { ids: beam.ids, iterations: beam.iterations, logProb, stopped: true };
+            continue;
+          }
+          const next = { ids: [...beam.ids, token], iterations: [...beam.iterations, beam.logitsIterations], logProb, parent: beam };
+          const { text, stopAt } = textOf(next.ids);
+          if (stopAt >= 0 || next.ids.length >= maxTokens) {
+            if (better(next) && hasText(stopAt >= 0 ? text.slice(0, stopAt) : text)) done = { ids: next.ids, iterations: next.iterations, logProb, stopped: false };
+          } else {
+            grown.push(next);
+          }
+        }
+      }
+      grown.sort((a, b) => b.logProb - a.logProb);
+      const next: Beam[] = [];
+      for (const g of grown.slice(0, width).filter(better)) {
+        cache.restoreRows(g.parent.rows);
+        const r = await forwardChunk(model, cache, [g.ids[g.ids.length - 1]], opts);
+        next.push({ ids: g.ids, iterations: g.iterations, logProb: g.logProb, rows: cache.saveRows(promptLength), logits: r.logits, logitsIterations: r.iterations });
+      }
+      live = next;
+    }
+  } catch (e) {
+    // Past the deadline the best continuation so far is the answer (as greedy decoding answers
+    // with its tokens so far); a real cancellation or an error propagates.
+    if (!(e instanceof CancelledError) || !limits.timeUp()) throw e;
+    cutShort = 'time';
+  } finally {
+    cache.truncate(promptLength);
+  }
+  // Cut short, a finished continuation is still preferred to an unfinished beam.
+  if (done) return { ...done, cutShort };
+  const best = live[0];
+  return { ids: best?.ids ?? [], iterations: best?.iterations ?? [], logProb: best?.logProb ?? 0, stopped: false, cutShort };
+}
