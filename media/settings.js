@@ -79,6 +79,7 @@
     $('device').value = config.device;
     setValue($('prefixChars'), String(config.prefixChars));
     setValue($('suffixChars'), String(config.suffixChars));
+    setValue($('beamWidth'), String(config.beamWidth));
     $('computeMapEnabled').checked = config.computeMapEnabled;
     renderLanguages();
   }
@@ -257,6 +258,7 @@
   numberSetting('debounce', 'debounceMs', true);
   numberSetting('prefixChars', 'prefixChars', true);
   numberSetting('suffixChars', 'suffixChars', true);
+  numberSetting('beamWidth', 'beamWidth', true);
   $('modelPath').addEventListener('change', () => update('modelPath', $('modelPath').value.trim()));
   $('browseModel').addEventListener('click', () => vscode.postMessage({ type: 'browseModel' }));
   $('defaultModel').addEventListener('click', () => update('modelPath', ''));

@@ -41,6 +41,8 @@ export interface ServerSettings {
   /** Characters of context before and after the cursor sent to the model. */
   prefixChars: number;
   suffixChars: number;
+  /** Ghost text is the likeliest line a beam search this wide finds; 1 = greedy decoding. */
+  beamWidth: number;
 }
 
 export type ServerState = 'loading' | 'ready' | 'error';

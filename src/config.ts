@@ -27,6 +27,8 @@ export interface ExtensionConfig {
   debounceMs: number;
   prefixChars: number;
   suffixChars: number;
+  /** Ghost text is the likeliest line a beam search this wide finds; 1 = greedy decoding. */
+  beamWidth: number;
   computeMapEnabled: boolean;
 }
 
@@ -44,6 +46,7 @@ export const SETTING_KEYS = {
   debounceMs: 'debounceMs',
   prefixChars: 'prefixChars',
   suffixChars: 'suffixChars',
+  beamWidth: 'beamWidth',
   computeMapEnabled: 'computeMap.enabled',
 } as const satisfies Record<keyof ExtensionConfig, string>;
 
@@ -62,6 +65,7 @@ export const DEFAULTS: Readonly<ExtensionConfig> = Object.freeze({
   debounceMs: 75,
   prefixChars: 2000,
   suffixChars: 500,
+  beamWidth: 4,
   computeMapEnabled: true,
 });
 
@@ -76,6 +80,7 @@ export const LIMITS = {
   debounceMs: { min: 0, max: 2000 },
   prefixChars: { min: 0, max: 100000 },
   suffixChars: { min: 0, max: 100000 },
+  beamWidth: { min: 1, max: 16 },
   modelPathLength: { max: 4096 },
   languageCount: { max: 200 },
 } as const;
@@ -153,6 +158,7 @@ export function checkSetting(key: string, value: unknown): Checked<unknown> {
     case SETTING_KEYS.debounceMs: return checkNumber(value, key, LIMITS.debounceMs);
     case SETTING_KEYS.prefixChars: return checkNumber(value, key, LIMITS.prefixChars);
     case SETTING_KEYS.suffixChars: return checkNumber(value, key, LIMITS.suffixChars);
+    case SETTING_KEYS.beamWidth: return checkNumber(value, key, LIMITS.beamWidth);
     case SETTING_KEYS.computeMapEnabled: return checkBoolean(value, key);
     default: return fail(`unknown setting "${key}"`);
   }
@@ -205,9 +211,10 @@ export function toServerSettings(config: ExtensionConfig): ServerSettings {
     device: config.device,
     prefixChars: config.prefixChars,
     suffixChars: config.suffixChars,
+    beamWidth: config.beamWidth,
   };
 }
 
 export function sameServerSettings(a: ServerSettings, b: ServerSettings): boolean {
-  return a.modelPath === b.modelPath && a.device === b.device && a.prefixChars === b.prefixChars && a.suffixChars === b.suffixChars;
+  return a.modelPath === b.modelPath && a.device === b.device && a.prefixChars === b.prefixChars && a.suffixChars === b.suffixChars && a.beamWidth === b.beamWidth;
 }

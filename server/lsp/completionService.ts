@@ -23,9 +23,6 @@ export class PositionError extends Error {}
 const PROGRESS_EVERY_MS = 250;
 /** The KV cache of one completion never grows past this. */
 const KV_CEILING_BYTES = 1 << 30;
-/** Ghost text is the likeliest line a beam search of this width finds, not the greedy one: on the
- *  default model it closes 3x as many brackets right (npm run bench:completions). */
-export const GHOST_TEXT_BEAMS = 4;
 
 export class CompletionService {
   private readonly cache = new CompletionCache<CompletionInfo>();
@@ -38,7 +35,6 @@ export class CompletionService {
     private readonly settings: () => ServerSettings,
     private readonly progress: (p: ProgressParams) => void,
     private readonly statusChanged: () => void,
-    private readonly beams = GHOST_TEXT_BEAMS,
   ) {}
 
   /** Requests now computing or queued (for tests of supersession and load). */
@@ -66,13 +62,13 @@ export class CompletionService {
     if (isLowSurrogate(text.charCodeAt(offset)) && isHighSurrogate(text.charCodeAt(offset - 1))) {
       throw new PositionError(`character ${position.character} splits a surrogate pair`);
     }
-    const { prefixChars, suffixChars } = this.settings();
+    const { prefixChars, suffixChars, beamWidth } = this.settings();
     const prefix = safeSlice(text, Math.max(0, offset - prefixChars), offset);
     const suffix = safeSlice(text, offset, Math.min(text.length, offset + suffixChars));
     const linePrefix = lineText.slice(0, position.character);
     const lineSuffix = lineText.slice(position.character);
     const multiline = budget.multiline && lineSuffix.trim() === '';
-    const budgetKey = JSON.stringify([budget.steps, budget.exitThreshold, budget.maxTokens, multiline]);
+    const budgetKey = JSON.stringify([budget.steps, budget.exitThreshold, budget.maxTokens, multiline, beamWidth]);
     const range = { start: position, end: position };
 
     const hit = this.cache.get(prefix, suffix, budgetKey);
@@ -104,7 +100,7 @@ export class CompletionService {
         startWithText: linePrefix.trim() === '' && lineSuffix.trim() === '',
         deadline: started + budget.timeCapMs,
         maxKvBytes: KV_CEILING_BYTES,
-        beams: this.beams,
+        beams: beamWidth,
       },
       (e) => {
         if (!computed) this.stats.counters.computed++;

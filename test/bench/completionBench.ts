@@ -9,13 +9,13 @@
 // identifier), how often it is well-formed (isWellFormed: closes the line's brackets as the truth
 // does / makes an identifier of the file), how often it is empty, and a few examples; at the
 // default depth also the greedy continuation instead of the beam search's likeliest line (the
-// measurement behind GHOST_TEXT_BEAMS) and, for a model whose config forbids FIM prompts, the
-// same cases with them allowed (the measurement behind that setting).
+// measurement behind the beamWidth setting's default) and, for a model whose config forbids FIM
+// prompts, the same cases with them allowed (the measurement behind that setting).
 import * as fs from 'fs';
 import * as path from 'path';
 import { CancellationToken } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { CompletionService, GHOST_TEXT_BEAMS } from '../../server/lsp/completionService';
+import { CompletionService } from '../../server/lsp/completionService';
 import { defaultModelDir, ModelHost } from '../../server/lsp/modelHost';
 import { DEFAULT_SETTINGS } from '../../server/lsp/settings';
 import { CompletionStats } from '../../server/lsp/stats';
@@ -145,12 +145,12 @@ interface Variant {
   examples: string[];
 }
 
-/** The cases through a CompletionService on `modelDir` with `beams`, at each depth in `steps`. */
-async function run(modelDir: string, label: string, steps: number[], cases: Case[], beams = GHOST_TEXT_BEAMS): Promise<Variant> {
-  const settings = { ...DEFAULT_SETTINGS, modelPath: modelDir, device: 'cpu' as const };
+/** The cases through a CompletionService on `modelDir` with `beamWidth`, at each depth in `steps`. */
+async function run(modelDir: string, label: string, steps: number[], cases: Case[], beamWidth = DEFAULT_SETTINGS.beamWidth): Promise<Variant> {
+  const settings = { ...DEFAULT_SETTINGS, modelPath: modelDir, device: 'cpu' as const, beamWidth };
   const host = new ModelHost(settings, () => {}, () => {});
   await host.load();
-  const service = new CompletionService(host, new CompletionStats(), () => settings, () => {}, () => {}, beams);
+  const service = new CompletionService(host, new CompletionStats(), () => settings, () => {}, () => {});
   const files = cases.map((c, i) => TextDocument.create(`file:///heldout/${c.doc}/${i}`, 'plaintext', 1, c.text));
   const n = countByKind(cases);
   const out: Variant = { label, rows: [], examples: [] };

@@ -3,8 +3,8 @@
 import * as assert from 'assert';
 import { CancellationTokenSource } from 'vscode-jsonrpc';
 import { Engine } from '../../server/engine/engine';
-import { GHOST_TEXT_BEAMS } from '../../server/lsp/completionService';
 import { postprocess } from '../../server/lsp/postprocess';
+import { DEFAULT_SETTINGS } from '../../server/lsp/settings';
 import { LspSession } from '../helpers/lspClient';
 import { builtModel } from '../helpers/reference';
 
@@ -39,7 +39,7 @@ describe('language server over stdio', function () {
     const engine = await Engine.open(modelDir, { device: 'cpu', threads: 1 });
     try {
       const prefix = TEXT;
-      const direct = await engine.generate({ fim: { prefix, suffix: '' }, heal: true, steps: 3, maxTokens: 12, stop: ['\n\n'], beams: GHOST_TEXT_BEAMS });
+      const direct = await engine.generate({ fim: { prefix, suffix: '' }, heal: true, steps: 3, maxTokens: 12, stop: ['\n\n'], beams: DEFAULT_SETTINGS.beamWidth });
       const expected = postprocess(direct.text, { linePrefix: 'x = add(1, ', lineSuffix: '', multiline: true });
       if (expected === '') assert.deepStrictEqual(r.items, []);
       else {

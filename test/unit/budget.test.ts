@@ -26,5 +26,7 @@ describe('request budget and server settings', function () {
     assert.throws(() => parseSettings({ modelPath: '/a\0b' }), /absolute folder path/);
     assert.throws(() => parseSettings({ device: 'tpu' }), /device/);
     assert.throws(() => parseSettings({ prefixChars: -5 }), /prefixChars/);
+    assert.throws(() => parseSettings({ beamWidth: 0 }), /beamWidth/);
+    assert.strictEqual(parseSettings({ beamWidth: 1 }).beamWidth, 1);
   });
 });

@@ -77,7 +77,8 @@ describe('configuration', function () {
   });
 
   it('server settings: empty model path means the shipped model (null)', function () {
-    assert.deepStrictEqual(toServerSettings(DEFAULTS), { modelPath: null, device: 'auto', prefixChars: 2000, suffixChars: 500 });
+    assert.deepStrictEqual(toServerSettings(DEFAULTS), { modelPath: null, device: 'auto', prefixChars: 2000, suffixChars: 500, beamWidth: 4 });
+    assert.ok(!sameServerSettings(toServerSettings({ ...DEFAULTS, beamWidth: 1 }), toServerSettings(DEFAULTS)));
     const custom = toServerSettings({ ...DEFAULTS, modelPath: '  /m  ', device: 'cpu' });
     assert.strictEqual(custom.modelPath, '/m');
     assert.ok(!sameServerSettings(custom, toServerSettings(DEFAULTS)));
@@ -116,6 +117,7 @@ describe('package.json contributions', function () {
     assert.deepStrictEqual(range('debounceMs'), [LIMITS.debounceMs.min, LIMITS.debounceMs.max]);
     assert.deepStrictEqual(range('prefixChars'), [LIMITS.prefixChars.min, LIMITS.prefixChars.max]);
     assert.deepStrictEqual(range('suffixChars'), [LIMITS.suffixChars.min, LIMITS.suffixChars.max]);
+    assert.deepStrictEqual(range('beamWidth'), [LIMITS.beamWidth.min, LIMITS.beamWidth.max]);
     const steps = properties[`${SECTION}.stepsPerLevel`] as { items: { minimum: number; maximum: number } };
     assert.deepStrictEqual([steps.items.minimum, steps.items.maximum], [LIMITS.steps.min, LIMITS.steps.max]);
     assert.deepStrictEqual(properties[`${SECTION}.device`].enum, ['auto', 'cpu', 'cuda']);

@@ -80,7 +80,7 @@ describe('settings webview page', function () {
     const ids = [
       'enabled', 'baseLevel', 'steps0', 'steps4', 'exitThreshold', 'maxTokens', 'timeCapMs', 'debounce',
       'languageRows', 'newLanguage', 'newLanguageLevel', 'addLanguage', 'modelPath', 'browseModel', 'defaultModel',
-      'device', 'prefixChars', 'suffixChars', 'computeMapEnabled', 'latencyChart', 'iterationsChart', 'serverState',
+      'device', 'prefixChars', 'suffixChars', 'beamWidth', 'computeMapEnabled', 'latencyChart', 'iterationsChart', 'serverState',
       'lastLatency', 'tokensPerSecond', 'lastDecision', 'message',
     ];
     for (const id of ids) assert.ok(template.includes(`id="${id}"`), id);
@@ -99,6 +99,7 @@ describe('settings webview page', function () {
     assert.deepStrictEqual(range('debounce'), [LIMITS.debounceMs.min, LIMITS.debounceMs.max]);
     assert.deepStrictEqual(range('prefixChars'), [LIMITS.prefixChars.min, LIMITS.prefixChars.max]);
     assert.deepStrictEqual(range('suffixChars'), [LIMITS.suffixChars.min, LIMITS.suffixChars.max]);
+    assert.deepStrictEqual(range('beamWidth'), [LIMITS.beamWidth.min, LIMITS.beamWidth.max]);
   });
 
   it('nonces are fresh and attribute-safe', function () {
