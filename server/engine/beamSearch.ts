@@ -31,6 +31,9 @@ export interface BeamResult {
   /** Why the search ended before its best continuation was certain (a deadline, the memory
    *  ceiling): it returns the best one so far. */
   cutShort?: 'time' | 'memory';
+  /** The other finished continuations it found, likeliest first (at most `width`): for a caller
+   *  whose own rules reject the best one (ghost text post-processing). */
+  alternatives: { ids: number[]; logProb: number }[];
 }
 
 interface Beam {
@@ -102,7 +105,12 @@ export async function beamSearch(
   };
   const hasText = (text: string) => text.trim() !== '';
   let live: Beam[] = [{ ids: [], iterations: [], logProb: 0, rows: cache.saveRows(promptLength), logits: first.logits, logitsIterations: first.iterations }];
-  let done: BeamResult | undefined;
+  let done: Omit<BeamResult, 'alternatives'> | undefined;
+  const finished: { ids: number[]; logProb: number }[] = [];
+  const finish = (f: Omit<BeamResult, 'alternatives'>) => {
+    if (!done || f.logProb > done.logProb) done = f;
+    finished.push({ ids: f.ids, logProb: f.logProb });
+  };
   const better = (a: { logProb: number }) => !done || a.logProb > done.logProb;
   let cutShort: BeamResult['cutShort'];
   try {
@@ -120,13 +128,13 @@ export async function beamSearch(
         for (const token of topK(lp, width)) {
           const logProb = beam.logProb + lp[token];
           if (stop.ids.has(token)) {
-            if (better({ logProb }) && hasText(textOf(beam.ids).text)) done = { ids: beam.ids, iterations: beam.iterations, logProb, stopped: true };
+            if (hasText(textOf(beam.ids).text)) finish({ ids: beam.ids, iterations: beam.iterations, logProb, stopped: true });
             continue;
           }
           const next = { ids: [...beam.ids, token], iterations: [...beam.iterations, beam.logitsIterations], logProb, parent: beam };
           const { text, stopAt } = textOf(next.ids);
           if (stopAt >= 0 || next.ids.length >= maxTokens) {
-            if (better(next) && hasText(stopAt >= 0 ? text.slice(0, stopAt) : text)) done = { ids: next.ids, iterations: next.iterations, logProb, stopped: false };
+            if (hasText(stopAt >= 0 ? text.slice(0, stopAt) : text)) finish({ ids: next.ids, iterations: next.iterations, logProb, stopped: false });
           } else {
             grown.push(next);
           }
@@ -149,8 +157,9 @@ export async function beamSearch(
   } finally {
     cache.truncate(promptLength);
   }
+  finished.sort((a, b) => b.logProb - a.logProb);
   // Cut short, a finished continuation is still preferred to an unfinished beam.
-  if (done) return { ...done, cutShort };
+  if (done) return { ...done, cutShort, alternatives: finished.slice(1, width + 1) };
   const best = live[0];
-  return { ids: best?.ids ?? [], iterations: best?.iterations ?? [], logProb: best?.logProb ?? 0, stopped: false, cutShort };
+  return { ids: best?.ids ?? [], iterations: best?.iterations ?? [], logProb: best?.logProb ?? 0, stopped: false, cutShort, alternatives: [] };
 }

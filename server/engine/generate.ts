@@ -80,6 +80,8 @@ export interface GenerateResult {
   speculative?: { rounds: number; drafted: number; accepted: number };
   /** Beam search: the summed log-probability of the continuation (and of its stop token). */
   logProb?: number;
+  /** Beam search: the texts of the next likeliest finished continuations, likeliest first. */
+  alternatives?: string[];
 }
 
 export interface TokenEvent {
@@ -219,13 +221,14 @@ export async function generate(
   let prefillMs = 0;
   let speculative: GenerateResult['speculative'];
   let logProb: number | undefined;
+  let alternatives: string[] | undefined;
   try {
     const prefill = await forwardChunk(model, d.cache, req.ids.slice(reused), { ...d.base, exit: req.exit?.exitInPrefill ? req.exit : undefined });
     const allowed = firstTokenMask(model, req);
     if (allowed) restrictTo(prefill.logits, allowed);
     prefillMs = performance.now() - t0;
     if (req.speculative) speculative = await speculate(d, prefill, req.speculative);
-    else if ((req.beams ?? 1) > 1) logProb = await decodeBeams(d, prefill, req.beams!, () => !cancel.cancelled && pastDeadline());
+    else if ((req.beams ?? 1) > 1) ({ logProb, alternatives } = await decodeBeams(d, prefill, req.beams!, () => !cancel.cancelled && pastDeadline()));
     else await decodePlain(d, prefill);
   } catch (e) {
     if (!(e instanceof CancelledError) || cancel.cancelled || !pastDeadline()) throw e;
@@ -246,6 +249,7 @@ export async function generate(
     kvBytesPerToken: d.cache.length ? d.cache.usedBytes / d.cache.length : 0,
     speculative,
     logProb,
+    alternatives,
   };
 }
 
@@ -270,8 +274,8 @@ async function decodePlain(d: Decoding, prefill: ForwardResult): Promise<void> {
 }
 
 /** The beam search's best continuation, through the sink (stops, streaming, finish reason); its
- *  log-probability. */
-async function decodeBeams(d: Decoding, prefill: ForwardResult, width: number, timeUp: () => boolean): Promise<number> {
+ *  log-probability and the other finished continuations' texts. */
+async function decodeBeams(d: Decoding, prefill: ForwardResult, width: number, timeUp: () => boolean): Promise<{ logProb: number; alternatives: string[] }> {
   const { model, req, sink } = d;
   const best = await beamSearch(
     model,
@@ -289,7 +293,13 @@ async function decodeBeams(d: Decoding, prefill: ForwardResult, width: number, t
   best.ids.forEach((id, i) => sink.push(id, best.iterations[i]));
   // A stop sequence or the token limit was set by the sink.
   sink.finishReason ??= best.cutShort ?? (best.stopped ? 'eos' : 'context');
-  return best.logProb;
+  const stops = (req.stop ?? []).filter((s) => s.length > 0);
+  const textOf = (ids: number[]) => {
+    const text = model.tokenizer.decode(ids).slice((req.healedText ?? '').length);
+    const at = firstStop(text, stops);
+    return at >= 0 ? text.slice(0, at) : text;
+  };
+  return { logProb: best.logProb, alternatives: best.alternatives.map((a) => textOf(a.ids)) };
 }
 
 /**

@@ -137,10 +137,16 @@ export class CompletionService {
     this.stats.record(latencyMs, result.ids.length, iterations, budget.level, result.decodeMs);
     this.statusChanged();
     const info: CompletionInfo = { requestId, tokens, latencyMs, cached: false, budget };
-    this.cache.put({ prefix, suffix, budgetKey, text: result.text, info });
-    const insertText = postprocess(result.text, { linePrefix, lineSuffix, multiline });
+    // The likeliest continuation can be one post-processing empties (a block that is only a
+    // closer the line never opened): then the next likeliest the beam search finished.
+    const ctx = { linePrefix, lineSuffix, multiline };
+    const raw = [result.text, ...(result.alternatives ?? [])].find((t) => postprocess(t, ctx) !== '') ?? result.text;
+    this.cache.put({ prefix, suffix, budgetKey, text: raw, info });
+    const insertText = postprocess(raw, ctx);
     if (!insertText) return [];
-    return [{ insertText, range, recurrent: { ...info, tokens: clipTokens(tokens, insertText.length) } }];
+    // An alternative's tokens were not streamed: its compute map is one span at the mean depth.
+    const map = raw === result.text ? clipTokens(tokens, insertText.length) : [{ text: insertText, iterations }];
+    return [{ insertText, range, recurrent: { ...info, tokens: map } }];
   }
 }
 

@@ -163,6 +163,7 @@ describe('recurrent inference features', function () {
       try {
         // Stop at any digit: the likeliest text up to one.
         const r = await engine.generate({ ids: prompt, steps: 4, maxTokens: 12, stateInit: 'zero', beams: 3, stop: [...'0123456789'] });
+        assert.ok(r.alternatives!.length <= 3 && r.alternatives!.every((t) => !/[0-9]/.test(t)), JSON.stringify(r.alternatives));
         if (r.finishReason === 'stop-sequence') {
           assert.ok(r.text.trim().length > 0 && !/[0-9]/.test(r.text), JSON.stringify(r.text));
           assert.match(engine.model.tokenizer.decode(r.ids), /[0-9]/);
