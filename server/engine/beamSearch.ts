@@ -1,9 +1,8 @@
 // Beam search for the most likely continuation up to a stop (the end of the line, for ghost
 // text), instead of the greedy one. A small model is often unsure of the next token while sure of
 // the line: after `    main(` the default model's greedy decoding takes `self` and goes on with
-// `, 'f8'`, where the likeliest whole line is `)`. Beams share
-// the prompt's KV entries; each keeps only the rows of its own tokens, put back into the one
-// cache before its next forward. Scores are summed log-probabilities, and the search ends as soon
+// `, 'f8'`, where the likeliest whole line is `)`. Beams share the prompt's KV entries; each
+// keeps only the rows of its own tokens, put back into the one cache before its next forward. Scores are summed log-probabilities, and the search ends as soon
 // as the best finished continuation scores above every live beam (scores only fall as beams
 // grow), so it returns the best continuation among the candidates it kept.
 import { CancelledError } from './cancel';
