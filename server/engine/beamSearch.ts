@@ -9,6 +9,7 @@ import { CancelledError } from './cancel';
 import { KvCache, SavedRows } from './kvCache';
 import { HuginnModel } from './huginnModel';
 import { forwardChunk, ForwardOptions } from './recurrence';
+import { logSoftmax } from './sampling';
 
 export interface BeamStop {
   /** Token ids that end a continuation (not part of it). */
@@ -30,9 +31,10 @@ export interface BeamResult {
   /** Why the search ended before its best continuation was certain (a deadline, the memory
    *  ceiling): it returns the best one so far. */
   cutShort?: 'time' | 'memory';
-  /** The other finished continuations it found, likeliest first (at most `width`): for a caller
-   *  whose own rules reject the best one (ghost text post-processing). */
-  alternatives: { ids: number[]; logProb: number }[];
+  /** The texts (up to their stop) of the other finished continuations it found, likeliest first
+   *  (at most `width`): for a caller whose own rules reject the best one (ghost text
+   *  post-processing). */
+  alternatives: string[];
 }
 
 interface Beam {
@@ -45,18 +47,8 @@ interface Beam {
   logitsIterations: number;
 }
 
-/** Log-softmax of one row of logits. */
-function logSoftmax(row: Float32Array): Float32Array {
-  let max = -Infinity;
-  for (const v of row) if (v > max) max = v;
-  let total = 0;
-  for (const v of row) total += Math.exp(v - max);
-  const lse = max + Math.log(total);
-  return row.map((v) => v - lse);
-}
-
 /** The `k` largest entries of `xs` (indices, best first), skipping -Infinity. */
-function topK(xs: Float32Array, k: number): number[] {
+function topK(xs: Float64Array, k: number): number[] {
   const best: number[] = [];
   for (let i = 0; i < xs.length; i++) {
     if (xs[i] === -Infinity || (best.length === k && xs[i] <= xs[best[k - 1]])) continue;
@@ -105,10 +97,10 @@ export async function beamSearch(
   const hasText = (text: string) => text.trim() !== '';
   let live: Beam[] = [{ ids: [], iterations: [], logProb: 0, rows: cache.saveRows(promptLength), logits: first.logits, logitsIterations: first.iterations }];
   let done: Omit<BeamResult, 'alternatives'> | undefined;
-  const finished: { ids: number[]; logProb: number }[] = [];
-  const finish = (f: Omit<BeamResult, 'alternatives'>) => {
+  const finished: { text: string; logProb: number }[] = [];
+  const finish = (f: Omit<BeamResult, 'alternatives'>, text: string) => {
     if (!done || f.logProb > done.logProb) done = f;
-    finished.push({ ids: f.ids, logProb: f.logProb });
+    finished.push({ text, logProb: f.logProb });
   };
   const better = (a: { logProb: number }) => !done || a.logProb > done.logProb;
   let cutShort: BeamResult['cutShort'];
@@ -127,13 +119,15 @@ export async function beamSearch(
         for (const token of topK(lp, width)) {
           const logProb = beam.logProb + lp[token];
           if (stop.ids.has(token)) {
-            if (hasText(textOf(beam.ids).text)) finish({ ids: beam.ids, iterations: beam.iterations, logProb, stopped: true });
+            const { text } = textOf(beam.ids);
+            if (hasText(text)) finish({ ids: beam.ids, iterations: beam.iterations, logProb, stopped: true }, text);
             continue;
           }
           const next = { ids: [...beam.ids, token], iterations: [...beam.iterations, beam.logitsIterations], logProb, parent: beam };
           const { text, stopAt } = textOf(next.ids);
           if (stopAt >= 0 || next.ids.length >= maxTokens) {
-            if (hasText(stopAt >= 0 ? text.slice(0, stopAt) : text)) finish({ ids: next.ids, iterations: next.iterations, logProb, stopped: false });
+            const before = stopAt >= 0 ? text.slice(0, stopAt) : text;
+            if (hasText(before)) finish({ ids: next.ids, iterations: next.iterations, logProb, stopped: false }, before);
           } else {
             grown.push(next);
           }
@@ -158,7 +152,7 @@ export async function beamSearch(
   }
   finished.sort((a, b) => b.logProb - a.logProb);
   // Cut short, a finished continuation is still preferred to an unfinished beam.
-  if (done) return { ...done, cutShort, alternatives: finished.slice(1, width + 1) };
+  if (done) return { ...done, cutShort, alternatives: finished.slice(1, width + 1).map((f) => f.text) };
   const best = live[0];
   return { ids: best?.ids ?? [], iterations: best?.iterations ?? [], logProb: best?.logProb ?? 0, stopped: false, cutShort, alternatives: [] };
 }

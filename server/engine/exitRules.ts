@@ -2,6 +2,7 @@
 // the next-token distribution decoded from it) and decides whether the token has converged.
 // Criteria and default thresholds follow the official generation code
 // (generate_with_adaptive_compute and its exit evaluators).
+import { logSoftmax } from './sampling';
 
 export type ExitCriterion = 'none' | 'kl' | 'minp-kl' | 'entropy-diff' | 'latent-diff' | 'cosine' | 'argmax-stability';
 
@@ -32,18 +33,6 @@ export function validateExit(e: AdaptiveExit): void {
   if (!EXIT_CRITERIA.includes(e.criterion)) throw new RangeError(`unknown exit criterion "${e.criterion}" (one of ${EXIT_CRITERIA.join(', ')})`);
   if (e.threshold !== undefined && !(Number.isFinite(e.threshold) && e.threshold >= 0)) throw new RangeError(`exit threshold must be a non-negative number, got ${e.threshold}`);
   if (e.minSteps !== undefined && !(Number.isInteger(e.minSteps) && e.minSteps >= 0)) throw new RangeError(`minSteps must be a non-negative integer, got ${e.minSteps}`);
-}
-
-/** Log-softmax of one row of logits. */
-function logSoftmax(logits: Float32Array): Float64Array {
-  let max = -Infinity;
-  for (const v of logits) if (v > max) max = v;
-  let sum = 0;
-  for (const v of logits) sum += Math.exp(v - max);
-  const lse = max + Math.log(sum);
-  const out = new Float64Array(logits.length);
-  for (let i = 0; i < logits.length; i++) out[i] = logits[i] - lse;
-  return out;
 }
 
 /** min-p filtered distribution: probabilities below 0.1 x max become 1/V, then renormalised. */

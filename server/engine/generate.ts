@@ -293,13 +293,7 @@ async function decodeBeams(d: Decoding, prefill: ForwardResult, width: number, t
   best.ids.forEach((id, i) => sink.push(id, best.iterations[i]));
   // A stop sequence or the token limit was set by the sink.
   sink.finishReason ??= best.cutShort ?? (best.stopped ? 'eos' : 'context');
-  const stops = (req.stop ?? []).filter((s) => s.length > 0);
-  const textOf = (ids: number[]) => {
-    const text = model.tokenizer.decode(ids).slice((req.healedText ?? '').length);
-    const at = firstStop(text, stops);
-    return at >= 0 ? text.slice(0, at) : text;
-  };
-  return { logProb: best.logProb, alternatives: best.alternatives.map((a) => textOf(a.ids)) };
+  return { logProb: best.logProb, alternatives: best.alternatives };
 }
 
 /**

@@ -25,6 +25,18 @@ export function argmax(logits: Float32Array, offset = 0, length = logits.length 
   return best;
 }
 
+/** Log-softmax of one row of logits (float64: summed over a beam, compared across rules). */
+export function logSoftmax(logits: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  let sum = 0;
+  for (const v of logits) sum += Math.exp(v - max);
+  const lse = max + Math.log(sum);
+  const out = new Float64Array(logits.length);
+  for (let i = 0; i < logits.length; i++) out[i] = logits[i] - lse;
+  return out;
+}
+
 /** Samples a token id from one row of logits. */
 export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rng): number {
   if (opts.temperature <= 0) return argmax(logits);
