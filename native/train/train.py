@@ -218,21 +218,16 @@ class MathStream:
     def encode(self, pairs):
         return problem_tokens(self.tok, pairs, self.answers_only)
 
+    def next_problem(self):
+        self.count += 1
+        return self.encode(next(self.texts))
+
     def take(self, n):
         """n (token, in_loss): whole problems back to back, then <|pad|> (no loss) up to n. A
         problem is never split across rows (its second half would be an answer without its
         question), unless it is longer than a row on its own."""
-        out = []
-        while True:
-            if not self.buf:
-                self.buf = self.encode(next(self.texts))
-                self.count += 1
-            if len(out) + len(self.buf) > n:
-                break
-            out, self.buf = out + self.buf, []
-        if not out:
-            out, self.buf = self.buf[:n], self.buf[n:]
-        return out + [(self.pad, False)] * (n - len(out))
+        out, self.buf = pack_whole(self.buf, self.next_problem, n, self.pad)
+        return out
 
     def state(self):
         return {"count": self.count, "buf": list(self.buf)}
@@ -253,6 +248,22 @@ class CodeStream:
         return {"pos": self.pos}
 
 
+def pack_whole(buf, next_item, n, pad):
+    """A row of n (token, in_loss): whole items (lists of them; `buf`, then next_item()) back to
+    back, then <|pad|> (no loss); an item longer than a row on its own is split. Returns the row
+    and the item left over for the next row."""
+    out = []
+    while True:
+        if not buf:
+            buf = next_item()
+        if len(out) + len(buf) > n:
+            break
+        out, buf = out + buf, []
+    if not out:
+        out, buf = buf[:n], buf[n:]
+    return out + [(pad, False)] * (n - len(out)), buf
+
+
 class FimRows:
     """Row-fitting fill-in-the-middle examples (data.fim_rows): PSM examples
     (code_corpus.fim_example) from random windows of random training documents, each window
@@ -271,9 +282,10 @@ class FimRows:
         self.buf = []
         if state:
             self.rng.setstate(state["rng"])
-            self.chars, self.buf = state["chars"], list(state["buf"])
+            self.chars, self.buf = state["chars"], [tuple(t) for t in state["buf"]]
 
     def example(self):
+        """The next FIM example as (token, True), at most a row long."""
         while True:
             doc = self.docs[self.rng.randrange(len(self.docs))]
             ids = self.tok.encode(code_corpus.fim_example(doc, self.rng, max_chars=self.chars))
@@ -282,17 +294,11 @@ class FimRows:
                 continue
             if len(ids) < 0.8 * self.row_len and len(doc) > self.chars:
                 self.chars = int(self.chars * 1.05)
-            return ids
+            return [(t, True) for t in ids]
 
     def take(self, n):
-        out = []
-        while True:
-            if not self.buf:
-                self.buf = self.example()
-            if len(out) + len(self.buf) > n:
-                break
-            out, self.buf = out + self.buf, []
-        return [(t, True) for t in out] + [(self.pad, False)] * (n - len(out))
+        out, self.buf = pack_whole(self.buf, self.example, n, self.pad)
+        return out
 
     def state(self):
         return {"rng": self.rng.getstate(), "chars": self.chars, "buf": list(self.buf)}
