@@ -3,7 +3,9 @@
 // prompt gives back its last tokens and the first generated token must start with their text, so
 // the model chooses the tokenization it knows. Only the first token is constrained, which keeps
 // plain and speculative decoding alike. The same mask can also require the first token to hold
-// text (a completion asked for at a blank line starts on that line, not with more blank lines).
+// text that can start a line (a completion asked for at a blank line starts on that line, not
+// with more blank lines, nor with a closing bracket: nothing is open on a blank line, and the
+// server's post-processing would cut the closer and leave no ghost text).
 import { HuginnModel } from './huginnModel';
 
 /** At most this many trailing tokens are given back. */
@@ -12,7 +14,7 @@ const MAX_HEALED_TOKENS = 4;
 const masks = new WeakMap<HuginnModel, Map<string, number[]>>();
 
 /** Ids whose text starts with `healed` and, with `needText`, holds a non-whitespace character
- *  (never a special token). */
+ *  that is not a closing bracket (never a special token). */
 function healingMask(model: HuginnModel, healed: string, needText = false): number[] {
   let byKey = masks.get(model);
   if (!byKey) masks.set(model, (byKey = new Map()));
@@ -25,7 +27,7 @@ function healingMask(model: HuginnModel, healed: string, needText = false): numb
     ids = [];
     for (let id = 0; id < texts.length; id++) {
       const t = texts[id];
-      if (!specials.has(id) && t.length > 0 && t.startsWith(healed) && (!needText || /\S/.test(t))) ids.push(id);
+      if (!specials.has(id) && t.length > 0 && t.startsWith(healed) && (!needText || /^\s*[^\s)\]}]/.test(t))) ids.push(id);
     }
     if (byKey.size > 1024) byKey.clear(); // one entry per distinct healed text
     byKey.set(key, ids);

@@ -56,6 +56,9 @@ export class TextTokenizer {
   }
 
   decode(ids: number[]): string {
+    // @huggingface/tokenizers throws on an empty list; no tokens are no text (a beam whose first
+    // token is a stop).
+    if (ids.length === 0) return '';
     return this.tok.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: false });
   }
 

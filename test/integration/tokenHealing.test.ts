@@ -4,7 +4,7 @@
 // whose config allows them.
 import * as assert from 'assert';
 import { Engine } from '../../server/engine/engine';
-import { healPrompt } from '../../server/engine/tokenHealing';
+import { firstTokenMask, healPrompt } from '../../server/engine/tokenHealing';
 import { defaultModelDir } from '../../server/lsp/modelHost';
 import { copyWithConfig } from '../helpers/reference';
 
@@ -62,6 +62,19 @@ describe('token healing and completion prompts (default model)', function () {
     assert.ok(/^\s/.test(free.text), `the model starts with text anyway: ${JSON.stringify(free.text)}`);
     const r = await engine.generate({ prompt, steps: 8, maxTokens: 8, startWithText: true });
     assert.ok(/\S/.test(texts()[r.ids[0]]), JSON.stringify(texts()[r.ids[0]]));
+  });
+
+  it('startWithText: the first token does not open with a closing bracket (nothing is open on a blank line)', async function () {
+    // The end-to-end test's file: at the blank line after its last statement the likeliest
+    // blocks are lone closers, which post-processing would cut to no ghost text at all.
+    const prompt = 'def add(a, b):\n    return a + b\n\n\ndef fib(n):\n    """Return the n-th Fibonacci number."""\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n\n\nresult = add(1, 2)\n';
+    // (With a first token that only had to hold text, the beam search's answer here was `}`.)
+    const r = await engine.generate({ prompt, steps: 8, maxTokens: 32, stop: ['\n\n'], beams: 4, startWithText: true });
+    assert.match(r.text, /^\s*[^\s)\]}]/, JSON.stringify(r.text));
+    const mask = firstTokenMask(engine.model, { startWithText: true })!;
+    const closers = texts().filter((t) => /^\s*[)\]}]/.test(t)).length;
+    assert.ok(closers > 10, `${closers} tokens start with a closer`);
+    assert.ok(mask.length > 1000 && mask.every((id) => /^\s*[^\s)\]}]/.test(texts()[id])), `${mask.length} ids allowed`);
   });
 
   it('healed greedy output is the same under self-speculative decoding', async function () {
