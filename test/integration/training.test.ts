@@ -181,6 +181,30 @@ print("ok")
     assert.match(execFileSync(PYTHON, ['-c', script], { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } }), /ok\n$/);
   });
 
+  it('math_loss_weight: each math position counts that many times a code position; 1 is the plain mean', function () {
+    this.timeout(60_000);
+    const script = `
+import sys, torch
+sys.path.insert(0, ${JSON.stringify(path.join(REPO, 'native/train'))})
+import train as T
+F = T.F
+g = torch.Generator().manual_seed(0)
+logits, targets = torch.randn(7, 11, generator=g), torch.randint(0, 11, (7,), generator=g)
+math = torch.tensor([True, True, False, False, False, True, False])
+plain = F.cross_entropy(logits, targets)
+assert torch.equal(T.weighted_loss(logits, targets, math, 1), plain)
+each = F.cross_entropy(logits, targets, reduction="none")
+want = (3 * each[math].sum() + each[~math].sum()) / (3 * 3 + 4)
+got = T.weighted_loss(logits, targets, math, 3)
+assert abs(float(got - want)) < 1e-6, (float(got), float(want))
+# the weight goes to the math positions, not the code ones
+swapped = (each[math].sum() + 3 * each[~math].sum()) / (3 + 3 * 4)
+assert abs(float(got - swapped)) > 1e-3
+print("ok")
+`;
+    assert.match(execFileSync(PYTHON, ['-c', script], { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } }), /ok\n$/);
+  });
+
   it('the loss falls over a few dozen steps', function () {
     const log = losses(out);
     assert.strictEqual(log[log.length - 1].step, 40);
