@@ -10,7 +10,9 @@
 // does / makes an identifier of the file), how often it is empty, and a few examples; at the
 // default depth also the greedy continuation instead of the beam search's likeliest line (the
 // measurement behind the beamWidth setting's default) and, for a model whose config forbids FIM
-// prompts, the same cases with them allowed (the measurement behind that setting).
+// prompts, the same cases with them allowed (the measurement behind that setting). Then the common
+// patterns of commonPatterns.ts (`for i in range(`, `const fs = require(`, ...) at the default
+// depth: how many ghost texts are plausible code (the file parses with them), and each one.
 import * as fs from 'fs';
 import * as path from 'path';
 import { CancellationToken } from 'vscode-languageserver';
@@ -21,6 +23,7 @@ import { DEFAULT_SETTINGS } from '../../server/lsp/settings';
 import { CompletionStats } from '../../server/lsp/stats';
 import { DepthBudget } from '../../server/protocol';
 import { copyWithConfig } from '../helpers/reference';
+import { checkPatterns, PATTERNS, plausible } from './commonPatterns';
 import { heldoutCode } from './evalLib';
 
 const STEPS = (process.env.COMPLETION_STEPS ?? '1,8,32').split(',').map(Number);
@@ -29,6 +32,12 @@ const PER_DOC = 3; // cases of one kind per file, so that no single file dominat
 const EXAMPLES = 5;
 // COMPLETION_DUMP=file.jsonl: every case's ghost text too, one JSON line each, for reading failures.
 const DUMP = process.env.COMPLETION_DUMP;
+// COMPLETION_PREFIX_CHARS / COMPLETION_SUFFIX_CHARS: the context window around the cursor, instead
+// of the settings' defaults (the measurement behind them).
+const WINDOW = {
+  ...(process.env.COMPLETION_PREFIX_CHARS ? { prefixChars: Number(process.env.COMPLETION_PREFIX_CHARS) } : {}),
+  ...(process.env.COMPLETION_SUFFIX_CHARS ? { suffixChars: Number(process.env.COMPLETION_SUFFIX_CHARS) } : {}),
+};
 
 type Kind = 'close' | 'ident' | 'line';
 const KINDS: Kind[] = ['close', 'ident', 'line'];
@@ -145,19 +154,28 @@ interface Variant {
   examples: string[];
 }
 
-/** The cases through a CompletionService on `modelDir` with `beamWidth`, at each depth in `steps`. */
-async function run(modelDir: string, label: string, steps: number[], cases: Case[], beamWidth = DEFAULT_SETTINGS.beamWidth): Promise<Variant> {
-  const settings = { ...DEFAULT_SETTINGS, modelPath: modelDir, device: 'cpu' as const, beamWidth };
+/** The automatic-trigger budget of the extension's defaults, at r iterations. */
+function budgetAt(r: number): DepthBudget {
+  return { level: 2, steps: r, exitThreshold: 1e-3, maxTokens: 24, timeCapMs: 60_000, multiline: false };
+}
+
+/** The language server's completion path on `modelDir`, with the default settings but `beamWidth`. */
+async function completionService(modelDir: string, beamWidth: number): Promise<{ host: ModelHost; service: CompletionService }> {
+  const settings = { ...DEFAULT_SETTINGS, modelPath: modelDir, device: 'cpu' as const, beamWidth, ...WINDOW };
   const host = new ModelHost(settings, () => {}, () => {});
   await host.load();
-  const service = new CompletionService(host, new CompletionStats(), () => settings, () => {}, () => {});
+  return { host, service: new CompletionService(host, new CompletionStats(), () => settings, () => {}, () => {}) };
+}
+
+/** The cases through a CompletionService on `modelDir` with `beamWidth`, at each depth in `steps`. */
+async function run(modelDir: string, label: string, steps: number[], cases: Case[], beamWidth = DEFAULT_SETTINGS.beamWidth): Promise<Variant> {
+  const { host, service } = await completionService(modelDir, beamWidth);
   const files = cases.map((c, i) => TextDocument.create(`file:///heldout/${c.doc}/${i}`, 'plaintext', 1, c.text));
   const n = countByKind(cases);
   const out: Variant = { label, rows: [], examples: [] };
   const t0 = Date.now();
   for (const r of steps) {
-    // The automatic-trigger budget of the extension's defaults, at r iterations.
-    const budget: DepthBudget = { level: 2, steps: r, exitThreshold: 1e-3, maxTokens: 24, timeCapMs: 60_000, multiline: false };
+    const budget = budgetAt(r);
     const right: Record<Kind, number> = { close: 0, ident: 0, line: 0 };
     const empty: Record<Kind, number> = { close: 0, ident: 0, line: 0 };
     const wellFormed: Record<Kind, number> = { close: 0, ident: 0, line: 0 };
@@ -183,6 +201,20 @@ async function run(modelDir: string, label: string, steps: number[], cases: Case
   return out;
 }
 
+/** The ghost text of each common pattern (commonPatterns.ts) at the default depth. */
+async function runPatterns(modelDir: string, beamWidth: number): Promise<string[]> {
+  const { host, service } = await completionService(modelDir, beamWidth);
+  const texts: string[] = [];
+  for (const [i, p] of PATTERNS.entries()) {
+    const doc = TextDocument.create(`file:///patterns/${i}`, p.lang, 1, p.before + p.after);
+    const at = doc.positionAt(p.before.length);
+    const items = await service.complete(doc, at, budgetAt(8), CancellationToken.None);
+    texts.push(items[0]?.insertText ?? '');
+  }
+  await host.engine()?.close();
+  return texts;
+}
+
 /** A copy of `modelDir` whose config allows FIM prompts, when it forbids them (else undefined). */
 function withFimAllowed(modelDir: string): string | undefined {
   const cfg = JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
@@ -199,9 +231,22 @@ async function main() {
   // The measurement behind a config's fill_in_the_middle: false, at the default depth.
   const fim = withFimAllowed(modelDir);
   if (fim) variants.push(await run(fim, 'FIM prompts allowed', [8], cases));
+  checkPatterns();
+  const patterns = [await runPatterns(modelDir, DEFAULT_SETTINGS.beamWidth), await runPatterns(modelDir, 1)];
+  if (fim) patterns.push(await runPatterns(fim, DEFAULT_SETTINGS.beamWidth));
   const n = countByKind(cases);
   console.log(`model: ${modelDir}\nheld-out code: ${docs.length} files; cases: ${KINDS.map((k) => `${k} ${n[k]}`).join(', ')}\n`);
   console.log(`| prompt, depth | close: right / well-formed / empty | ident: (same) | line: (same) |\n|---|---:|---:|---:|\n${variants.flatMap((v) => v.rows).join('\n')}`);
+  const labels = ['as configured', 'greedy', 'FIM prompts allowed'].slice(0, patterns.length);
+  const okAll = patterns.map(plausible);
+  const idiomAll = patterns.map((texts) => texts.filter((t, i) => t === PATTERNS[i].idiom).length);
+  console.log(`\ncommon patterns (${PATTERNS.length}, r=8; plausible: not empty and the file parses with it):\n`);
+  console.log(`| prompt | plausible | the usual completion |\n|---|---:|---:|\n${labels.map((l, v) => `| ${l} | ${okAll[v].filter(Boolean).length} | ${idiomAll[v]} |`).join('\n')}`);
+  console.log(`\n| end of the line before the cursor | usual | ${labels.join(' | ')} |\n|---|---|${labels.map(() => '---').join('|')}|`);
+  for (const [i, p] of PATTERNS.entries()) {
+    const line = p.before.slice(p.before.lastIndexOf('\n') + 1).trim();
+    console.log(`| ${cell(line)} | ${cell(p.idiom)} | ${patterns.map((t, v) => `${cell(t[i])}${okAll[v][i] ? '' : ' ✗'}`).join(' | ')} |`);
+  }
   console.log(`\nexamples (as configured, r=8; the cursor follows the text shown):\n\n| kind | before the cursor | truth | ghost text |\n|---|---|---|---|\n${variants[0].examples.join('\n')}`);
 }
 
