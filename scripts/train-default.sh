@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Reproduce the shipped default model (native/models/default) from scratch, seeded:
-#   npm run train:default            (about 1 h 45 min on this project's 2-core AVX2 CPU, float32)
+#   npm run train:default            (1 h 47 min on this project's 2-core CPU with bf16 instructions)
 # 1. the code corpus from Debian/npm sources on this machine (native/data/build, once);
 # 2. the trainer, seed 0, in two phases of one run (native/train/configs/):
 #    default.json for the first 4,498 steps (ops-heavy: chained operations learn to carry their
 #    value in the latent state, echoed first, then latent), then default-phase2.json from there
-#    to step 12,500 (addition-heavy; same model, optimiser, data position and schedule shape);
-#    rerunning resumes from the last save of either phase;
+#    to step 12,000 (addition-heavy; same model, optimiser, data position and schedule shape);
+#    40% of the rows are code in both; rerunning resumes from the last save of either phase;
 # 3. the checkpoint (official huginn-0125 layout) copied into native/models/default.
-# Training uses PyTorch's CPU kernels with 2 threads: a rerun gives the same data order, depths
-# and initial states; the weights agree up to floating-point summation order.
+# Training uses PyTorch's CPU kernels with 2 threads in bf16 autocast, which pays only on CPUs
+# with bf16 instructions (AVX512-BF16 / AMX; the trainer warns without them: there a bf16 matmul
+# was 12x slower than float32). A rerun gives the same data order, depths and initial states;
+# the weights agree up to floating-point summation order.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
