@@ -21,7 +21,7 @@ const CASES: [string, string, number, number, boolean][] = [
   ['md', 'The sum $3 + 4 = ', 0, 17, false],
   ['py', 'a = 3\nq = 5\nb = a\nc = b\nprint(c)\n', 4, 0, false],
   ['py', 'x = compute(a, b', 0, 16, false],
-  // A long file: the whole 2,000-character prefix window is in play.
+  // A long file: the 2,000-character prefix window, cut to the model's context.
   ['py', LONG_TEXT, LONG_LINE, LONG_TEXT.split('\n')[LONG_LINE].length, false],
 ];
 
@@ -59,8 +59,8 @@ async function main() {
       console.log(`| ${String(level).padStart(5)} | ${String(STEPS_PER_LEVEL[level]).padStart(5)} | ${(multi ? 'multi-line' : 'single-line').padEnd(11)} | ${percentile(times, 50).toFixed(0).padStart(6)} | ${percentile(times, 95).toFixed(0).padStart(6)} | ${(tokens / times.length).toFixed(1).padStart(11)} |`);
     }
   }
-  // Typing at the end of a long file (2,000-character prefix window): each keystroke's request
-  // reuses the previous prompt's KV cache up to the edit.
+  // Typing at the end of a long file (2,000-character prefix window, cut to the model's context):
+  // each keystroke's request reuses the previous prompt's KV cache up to where they differ.
   const uri = 'file:///bench/typing.py';
   let col = LONG_TEXT.split('\n')[LONG_LINE].length;
   lsp.open(uri, LONG_TEXT, 'python');
