@@ -357,6 +357,14 @@ print("checked", n)
     assert.match(out, /^r=3( +\d+){4}$/m);
   });
 
+  it('eval_fim: scores held-out FIM middles with and without the suffix; a window too long for the model is a clear error', function () {
+    this.timeout(120_000);
+    const script = path.join(REPO, 'native/train/eval_fim.py');
+    const run = (args: string[]) => execFileSync(PYTHON, [script, out, ...args], { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    assert.match(run(['--n', '8', '--chars', '150', '--r', '2']), /^\d+ FIM middles \(\d+ bytes\), r=2: \d+\.\d{3} bits\/byte with the suffix, \d+\.\d{3} from the prefix alone\n$/);
+    assert.throws(() => run(['--n', '2', '--chars', '5000']), (e: { stderr: string }) => /fits block_size 128/.test(e.stderr));
+  });
+
   it('the exported checkpoint runs in the engine with the reference logits', async function () {
     const built = path.join(tmpDir('trained'), 'model');
     await buildModel({ checkpointDir: out, outDir: built, dtype: 'fp32' });
