@@ -8,7 +8,7 @@
 // Bad arguments or files: one line on stderr and a non-zero exit.
 import { parseArgs } from 'util';
 import { buildModel } from '../native/builder/build';
-import { WeightDtype } from '../native/builder/huginnGraphs';
+import { WEIGHT_DTYPES } from '../native/model/manifest';
 import { EngineClient } from './engine/engineClient';
 import { DevicePreference } from './engine/sessions';
 import { EXIT_CRITERIA, ExitCriterion } from './engine/exitRules';
@@ -70,7 +70,7 @@ function oneOf<T extends string>(v: string | undefined, name: string, allowed: r
 async function openEngine(values: Record<string, string | boolean | string[] | undefined>): Promise<EngineClient> {
   if (typeof values.model !== 'string') throw new UsageError('--model DIR is required');
   return EngineClient.open(values.model, {
-    buildDtype: oneOf(values.dtype as string | undefined, 'dtype', ['fp32', 'fp16', 'int4'] as const, 'fp32'),
+    buildDtype: oneOf(values.dtype as string | undefined, 'dtype', WEIGHT_DTYPES, 'fp32'),
     device: oneOf(values.device as string | undefined, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto') as DevicePreference,
     threads: intArg(values.threads as string | undefined, 'threads', 0, 0),
     log: (line) => process.stderr.write(`${line}\n`),
@@ -81,7 +81,7 @@ async function cmdBuild(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { checkpoint: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' } } });
   if (!values.checkpoint) throw new UsageError('--checkpoint DIR is required');
   if (!values.out) throw new UsageError('--out DIR is required');
-  const dtype = oneOf(values.dtype, 'dtype', ['fp32', 'fp16', 'int4'] as const, 'fp32') as WeightDtype;
+  const dtype = oneOf(values.dtype, 'dtype', WEIGHT_DTYPES, 'fp32');
   const m = await buildModel({ checkpointDir: values.checkpoint, outDir: values.out, dtype, log: (l) => process.stderr.write(`${l}\n`) });
   process.stdout.write(`built ${values.out} (${m.dtype}, source sha256 ${m.source.sha256.slice(0, 16)})\n`);
 }

@@ -1,6 +1,7 @@
 // The wire protocol between the extension (src/) and the language server (server/lsp/), beyond
-// standard LSP. Types and method names only: both sides import this file and nothing else of the
-// other side (the client never loads the engine; the server never loads `vscode`).
+// standard LSP: types, method names, and the depth budget's defaults, limits and multi-line rule,
+// which both sides derive from. Both sides import this file and nothing else of the other side
+// (the client never loads the engine; the server never loads `vscode`).
 
 /** How hard the model may think for one completion. Sent with every inline-completion request. */
 export interface DepthBudget {
@@ -17,6 +18,36 @@ export interface DepthBudget {
   timeCapMs: number;
   /** Whether the completion may span several lines (only when the cursor ends its line). */
   multiline: boolean;
+}
+
+/** Depth levels the client's policy chooses from (0 = lightest). */
+export const DEPTH_LEVELS = { min: 0, max: 4 } as const;
+
+/** Core iterations per token at each depth level, unless the user's settings say otherwise. */
+export const DEFAULT_STEPS_PER_LEVEL: readonly number[] = [2, 4, 8, 16, 32];
+
+/** The budget of a request that carries none, and the defaults of the client's settings. */
+export const DEFAULT_BUDGET: Readonly<DepthBudget> = Object.freeze({
+  level: 2,
+  steps: DEFAULT_STEPS_PER_LEVEL[2],
+  exitThreshold: 1e-3,
+  maxTokens: 64,
+  timeCapMs: 2000,
+  multiline: true,
+});
+
+/** Upper bounds that keep one request from taking the machine: the server rejects a budget past
+ *  them, and the client's settings stop there. `level` is looser than DEPTH_LEVELS so that other
+ *  clients may label finer levels. */
+export const BUDGET_LIMITS = { steps: 256, maxTokens: 512, timeCapMs: 60_000, level: 16 } as const;
+
+/** An explicit request (the user asked and is waiting) may generate this many times more tokens. */
+export const INVOKE_TOKEN_FACTOR = 2;
+
+/** The one multi-line rule: a completion may span lines when the budget allows it and nothing but
+ *  whitespace follows the cursor on its line. */
+export function spansLines(budgetAllows: boolean, lineSuffix: string): boolean {
+  return budgetAllows && lineSuffix.trim() === '';
 }
 
 /** Extra field of textDocument/inlineCompletion params. */

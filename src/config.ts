@@ -4,8 +4,8 @@
 // the settings panel validates the webview's messages with the same table, and a unit test holds
 // package.json's `contributes.configuration` to the same defaults and ranges.
 
-import type { ServerSettings } from '../server/protocol';
-import { DEFAULT_STEPS_PER_LEVEL, MAX_LEVEL, MAX_REQUEST_TOKENS, MIN_LEVEL, type PolicySettings } from './depthPolicy';
+import { BUDGET_LIMITS, DEFAULT_BUDGET, DEFAULT_STEPS_PER_LEVEL, type ServerSettings } from '../server/protocol';
+import { MAX_LEVEL, MIN_LEVEL, type PolicySettings } from './depthPolicy';
 
 export const SECTION = 'recurrentCopilot';
 
@@ -54,11 +54,11 @@ export type SettingKey = (typeof SETTING_KEYS)[keyof typeof SETTING_KEYS];
 
 export const DEFAULTS: Readonly<ExtensionConfig> = Object.freeze({
   enabled: true,
-  baseLevel: 2,
+  baseLevel: DEFAULT_BUDGET.level,
   stepsPerLevel: [...DEFAULT_STEPS_PER_LEVEL],
-  exitThreshold: 0.001,
-  maxTokens: 64,
-  timeCapMs: 2000,
+  exitThreshold: DEFAULT_BUDGET.exitThreshold!,
+  maxTokens: DEFAULT_BUDGET.maxTokens,
+  timeCapMs: DEFAULT_BUDGET.timeCapMs,
   languageLevels: { latex: 3, plaintext: 1 },
   modelPath: '',
   device: 'auto',
@@ -72,10 +72,10 @@ export const DEFAULTS: Readonly<ExtensionConfig> = Object.freeze({
 /** Ranges of the numeric settings (inclusive); integers unless `real`. */
 export const LIMITS = {
   baseLevel: { min: MIN_LEVEL, max: MAX_LEVEL },
-  steps: { min: 1, max: 256 },
+  steps: { min: 1, max: BUDGET_LIMITS.steps },
   exitThreshold: { min: 0, max: 1, real: true },
-  maxTokens: { min: 1, max: MAX_REQUEST_TOKENS },
-  timeCapMs: { min: 100, max: 60000 },
+  maxTokens: { min: 1, max: BUDGET_LIMITS.maxTokens },
+  timeCapMs: { min: 100, max: BUDGET_LIMITS.timeCapMs },
   languageLevel: { min: MIN_LEVEL, max: MAX_LEVEL },
   debounceMs: { min: 0, max: 2000 },
   prefixChars: { min: 0, max: 100000 },

@@ -22,8 +22,6 @@ export type CursorRegion = 'code' | 'comment' | 'string';
 
 export interface CursorContext {
   region: CursorRegion;
-  /** Nothing but whitespace after the cursor on its line. */
-  atLineEnd: boolean;
   /** Why the code before the cursor is unfinished (e.g. "line ends with '='"); undefined if it is not. */
   unfinished?: string;
 }
@@ -192,13 +190,12 @@ function count(text: string, ch: string): number {
 
 /**
  * Classifies the cursor. `textBefore` is a window of the document ending at the cursor (it should
- * start at a line start; a few dozen lines are enough); `lineSuffix` is the rest of the cursor's line.
+ * start at a line start; a few dozen lines are enough).
  */
-export function classifyCursor(textBefore: string, lineSuffix: string, syntax: LanguageSyntax): CursorContext {
+export function classifyCursor(textBefore: string, syntax: LanguageSyntax): CursorContext {
   const { region, codeOnly } = scanToCursor(textBefore, syntax);
-  const atLineEnd = lineSuffix.trim().length === 0;
   const unfinished = region === 'code' && syntax.code ? unfinishedReason(codeOnly) : undefined;
-  return unfinished === undefined ? { region, atLineEnd } : { region, atLineEnd, unfinished };
+  return unfinished === undefined ? { region } : { region, unfinished };
 }
 
 export type MathPlace = 'inside' | 'nearby';

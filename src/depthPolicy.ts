@@ -3,16 +3,11 @@
 // DepthBudget, and says why in words (shown in the status bar tooltip and the output channel).
 // Pure: no `vscode` import, so it is unit-tested in plain Node.
 
-import type { DepthBudget } from '../server/protocol';
+import { BUDGET_LIMITS, DEFAULT_STEPS_PER_LEVEL, DEPTH_LEVELS, INVOKE_TOKEN_FACTOR, spansLines, type DepthBudget } from '../server/protocol';
 import { classifyCursor, markdownMath, syntaxFor } from './cursorContext';
 
-export const MIN_LEVEL = 0;
-export const MAX_LEVEL = 4;
-export const DEFAULT_STEPS_PER_LEVEL: readonly number[] = [2, 4, 8, 16, 32];
-/** An explicit request (the user asked and is waiting) may generate this many times more tokens. */
-export const INVOKE_TOKEN_FACTOR = 2;
-/** The most tokens one request may ask for (the server rejects budgets above it). */
-export const MAX_REQUEST_TOKENS = 512;
+export const MIN_LEVEL = DEPTH_LEVELS.min;
+export const MAX_LEVEL = DEPTH_LEVELS.max;
 
 export type TriggerKind = 'automatic' | 'invoke';
 
@@ -122,7 +117,7 @@ export function decideBudget(ctx: PolicyContext, settings: PolicySettings): Budg
     reasons.push(`${math}: +1`);
   }
 
-  const cursor = classifyCursor(ctx.textBefore, ctx.lineSuffix, syntaxFor(ctx.languageId));
+  const cursor = classifyCursor(ctx.textBefore, syntaxFor(ctx.languageId));
   if (cursor.region === 'comment') {
     level -= 1;
     reasons.push('cursor in a comment: -1, single line');
@@ -135,7 +130,7 @@ export function decideBudget(ctx: PolicyContext, settings: PolicySettings): Budg
   }
 
   const invoked = ctx.triggerKind === 'invoke';
-  const maxTokens = Math.min(MAX_REQUEST_TOKENS, invoked ? settings.maxTokens * INVOKE_TOKEN_FACTOR : settings.maxTokens);
+  const maxTokens = Math.min(BUDGET_LIMITS.maxTokens, invoked ? settings.maxTokens * INVOKE_TOKEN_FACTOR : settings.maxTokens);
   if (invoked) {
     level += 1;
     reasons.push(`explicit request: +1, up to ${maxTokens} tokens`);
@@ -149,7 +144,7 @@ export function decideBudget(ctx: PolicyContext, settings: PolicySettings): Budg
   const finalLevel = clampLevel(level);
   if (finalLevel !== level) reasons.push(`clamped to level ${finalLevel}`);
 
-  const multiline = cursor.region === 'code' && cursor.atLineEnd;
+  const multiline = spansLines(cursor.region === 'code', ctx.lineSuffix);
   if (cursor.region === 'code') reasons.push(multiline ? 'cursor at end of line: multi-line allowed' : 'cursor mid-line: single line');
 
   const steps = settings.stepsPerLevel[finalLevel] ?? DEFAULT_STEPS_PER_LEVEL[finalLevel];

@@ -5,10 +5,10 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { HuginnCheckpoint } from '../../server/model/checkpoint';
-import { Manifest, MANIFEST_FORMAT, MANIFEST_VERSION, specialTokensFrom } from '../../server/model/manifest';
+import { HuginnCheckpoint } from '../model/checkpoint';
+import { Manifest, MANIFEST_FORMAT, MANIFEST_VERSION, specialTokensFrom, WeightDtype } from '../model/manifest';
 import { Graph, OPSET, WeightsFile } from './onnxGraph';
-import { HuginnGraphWriter, WeightDtype } from './huginnGraphs';
+import { HuginnGraphWriter } from './huginnGraphs';
 
 export const BUILDER_VERSION = 'huginn-onnx-builder/1';
 

@@ -11,11 +11,10 @@
 // buffer without copying), an additive mask `attn_bias` [S, P+S], and returns only the S new
 // keys/values: outputs are copied on every run, so fetching the whole cache would be wasteful.
 import { Graph, DataType, MS_DOMAIN } from './onnxGraph';
-import { HuginnCheckpoint, blockTensorNames, BlockGroup, TOP_LEVEL } from '../../server/model/checkpoint';
-import { HuginnConfig, embedScale } from '../../server/model/config';
+import { HuginnCheckpoint, blockTensorNames, BlockGroup, TOP_LEVEL } from '../model/checkpoint';
+import { HuginnConfig, embedScale } from '../model/config';
+import { WeightDtype } from '../model/manifest';
 import { quantizeInt4, toFloat16, INT4_BLOCK } from './quantize';
-
-export type WeightDtype = 'fp32' | 'fp16' | 'int4';
 
 /** Per-run values every layer uses: RoPE tables at the run's positions and the attention mask. */
 interface Shared {

@@ -9,7 +9,7 @@ import { forwardChunk } from './recurrence';
 import { PromptCache } from './promptCache';
 import { healPrompt } from './tokenHealing';
 import { SessionOptions } from './sessions';
-import { WeightDtype } from '../../native/builder/huginnGraphs';
+import { WeightDtype } from '../../native/model/manifest';
 
 export interface EngineOptions extends SessionOptions {
   /** dtype used when `model` is a checkpoint that must be built. */

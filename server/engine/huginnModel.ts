@@ -2,8 +2,8 @@
 // method per graph. The recurrence itself is driven from TypeScript (see recurrence.ts), one core
 // run per iteration, so the iteration count can change per request and per token.
 import * as ort from 'onnxruntime-node';
-import { HuginnConfig, embedScale, initStd } from '../model/config';
-import { LoadedManifest, readManifest } from '../model/manifest';
+import { HuginnConfig, embedScale, initStd } from '../../native/model/config';
+import { LoadedManifest, readManifest } from '../../native/model/manifest';
 import { CacheShape, KvCache, KvStrategy, LayerKv } from './kvCache';
 import { Rng } from './random';
 import { createSessions, ModelSessions, SessionOptions } from './sessions';

@@ -6,8 +6,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { buildModel } from '../../native/builder/build';
-import { WeightDtype } from '../../native/builder/huginnGraphs';
-import { HuginnCheckpoint, CheckpointError } from '../model/checkpoint';
+import { WeightDtype } from '../../native/model/manifest';
+import { HuginnCheckpoint, CheckpointError } from '../../native/model/checkpoint';
 
 export function modelCacheRoot(): string {
   if (process.env.RECURRENT_COPILOT_CACHE) return process.env.RECURRENT_COPILOT_CACHE;

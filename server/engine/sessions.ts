@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { LoadedManifest } from '../model/manifest';
+import { LoadedManifest } from '../../native/model/manifest';
 
 export type DevicePreference = 'auto' | 'cuda' | 'cpu';
 

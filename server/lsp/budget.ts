@@ -1,17 +1,6 @@
-// Validation of the depth budget a request carries, and the default for clients that send none.
-import { DepthBudget } from '../protocol';
-
-export const DEFAULT_BUDGET: DepthBudget = {
-  level: 2,
-  steps: 8,
-  exitThreshold: 1e-3,
-  maxTokens: 48,
-  timeCapMs: 2000,
-  multiline: true,
-};
-
-/** Upper bounds that keep one request from taking the machine: context, tokens and time. */
-export const BUDGET_LIMITS = { steps: 256, maxTokens: 512, timeCapMs: 60_000, level: 16 };
+// Validation of the depth budget a request carries; a request without one gets DEFAULT_BUDGET.
+// Defaults and limits live in the protocol, shared with the client.
+import { BUDGET_LIMITS, DEFAULT_BUDGET, DepthBudget } from '../protocol';
 
 export class BudgetError extends Error {}
 
@@ -24,7 +13,7 @@ function intIn(v: unknown, name: string, min: number, max: number): number {
 
 /** Checks a client-supplied budget field by field; a missing budget gets the default. */
 export function parseBudget(raw: unknown): DepthBudget {
-  if (raw === undefined || raw === null) return DEFAULT_BUDGET;
+  if (raw === undefined || raw === null) return { ...DEFAULT_BUDGET };
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new BudgetError('budget must be an object');
   const b = raw as Record<string, unknown>;
   const exit = b.exitThreshold;

@@ -6,7 +6,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { CancelledError } from '../engine/cancel';
 import { EngineError, RequestHandle } from '../engine/engineClient';
 import { GenerateResult } from '../engine/generate';
-import { CompletionInfo, DepthBudget, ProgressParams, ServerSettings } from '../protocol';
+import { CompletionInfo, DepthBudget, ProgressParams, ServerSettings, spansLines } from '../protocol';
 import { CompletionCache } from './completionCache';
 import { ModelHost } from './modelHost';
 import { postprocess } from './postprocess';
@@ -67,7 +67,7 @@ export class CompletionService {
     const suffix = safeSlice(text, offset, Math.min(text.length, offset + suffixChars));
     const linePrefix = lineText.slice(0, position.character);
     const lineSuffix = lineText.slice(position.character);
-    const multiline = budget.multiline && lineSuffix.trim() === '';
+    const multiline = spansLines(budget.multiline, lineSuffix);
     const budgetKey = JSON.stringify([budget.steps, budget.exitThreshold, budget.maxTokens, multiline, beamWidth]);
     const range = { start: position, end: position };
 

@@ -7,7 +7,7 @@ export interface CursorContext {
   linePrefix: string;
   /** Text of the cursor's line after the cursor. */
   lineSuffix: string;
-  /** Whether a multi-line completion may be shown (the cursor ends its line and the budget allows it). */
+  /** Whether a multi-line completion may be shown: decided once, by the protocol's spansLines. */
   multiline: boolean;
 }
 
@@ -84,7 +84,7 @@ export function postprocess(raw: string, ctx: CursorContext): string {
   const junk = text.search(/[\u0000-\u0008\u000b-\u001f\u007f\ufffd]/);
   if (junk >= 0) text = text.slice(0, junk);
   const lines = text.split('\n');
-  if (!ctx.multiline || ctx.lineSuffix.trim().length > 0) {
+  if (!ctx.multiline) {
     text = lines[0];
   } else {
     // The first line continues the cursor's line; later lines end at a blank line or when they

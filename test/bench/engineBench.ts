@@ -4,7 +4,7 @@
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 import { buildModel } from '../../native/builder/build';
-import { WeightDtype } from '../../native/builder/huginnGraphs';
+import { WEIGHT_DTYPES } from '../../native/model/manifest';
 import { CheckpointShape, makeCheckpoint, PYTHON, REPO, tmpDir } from '../helpers/reference';
 
 interface Row {
@@ -51,7 +51,7 @@ async function main() {
   for (const [name, shape] of Object.entries(SHAPES)) {
     const checkpoint = makeCheckpoint(shape);
     const results: Record<string, Row[]> = { 'pytorch fp32': reference(checkpoint) };
-    for (const dtype of ['fp32', 'fp16', 'int4'] as WeightDtype[]) {
+    for (const dtype of WEIGHT_DTYPES) {
       const dir = path.join(tmpDir('bench'), dtype);
       await buildModel({ checkpointDir: checkpoint, outDir: dir, dtype });
       results[`engine ${dtype}`] = engine(dir);

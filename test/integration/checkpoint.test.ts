@@ -2,8 +2,8 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { HuginnCheckpoint } from '../../server/model/checkpoint';
-import { readManifest } from '../../server/model/manifest';
+import { HuginnCheckpoint } from '../../native/model/checkpoint';
+import { readManifest } from '../../native/model/manifest';
 import { buildModel } from '../../native/builder/build';
 import { copyModel, makeCheckpoint, tmpDir } from '../helpers/reference';
 

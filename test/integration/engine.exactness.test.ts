@@ -5,7 +5,7 @@
 import * as assert from 'assert';
 import * as path from 'path';
 import { buildModel } from '../../native/builder/build';
-import { WeightDtype } from '../../native/builder/huginnGraphs';
+import { WeightDtype } from '../../native/model/manifest';
 import { HuginnModel } from '../../server/engine/huginnModel';
 import { Engine } from '../../server/engine/engine';
 import { forwardChunk } from '../../server/engine/recurrence';

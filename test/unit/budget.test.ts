@@ -1,5 +1,6 @@
 import * as assert from 'assert';
-import { DEFAULT_BUDGET, parseBudget } from '../../server/lsp/budget';
+import { parseBudget } from '../../server/lsp/budget';
+import { DEFAULT_BUDGET } from '../../server/protocol';
 import { parseSettings } from '../../server/lsp/settings';
 
 describe('request budget and server settings', function () {

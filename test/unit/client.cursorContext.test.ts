@@ -1,7 +1,8 @@
 import * as assert from 'assert';
+import { spansLines } from '../../server/protocol';
 import { classifyCursor, markdownMath, scanToCursor, syntaxFor, unfinishedReason } from '../../src/cursorContext';
 
-const at = (languageId: string, textBefore: string, lineSuffix = '') => classifyCursor(textBefore, lineSuffix, syntaxFor(languageId));
+const at = (languageId: string, textBefore: string) => classifyCursor(textBefore, syntaxFor(languageId));
 
 describe('cursor context', function () {
   it('comments: line, block (open across lines), closed block is code again', function () {
@@ -57,10 +58,11 @@ describe('cursor context', function () {
     assert.strictEqual(at('plaintext', 'x =').unfinished, undefined);
   });
 
-  it('end of line: only whitespace after the cursor', function () {
-    assert.strictEqual(at('typescript', 'a', '').atLineEnd, true);
-    assert.strictEqual(at('typescript', 'a', '  \t').atLineEnd, true);
-    assert.strictEqual(at('typescript', 'f(', ')').atLineEnd, false);
+  it('end of line: only whitespace after the cursor (the multi-line rule)', function () {
+    assert.strictEqual(spansLines(true, ''), true);
+    assert.strictEqual(spansLines(true, '  \t'), true);
+    assert.strictEqual(spansLines(true, ')'), false);
+    assert.strictEqual(spansLines(false, ''), false);
   });
 
   it('unknown languages get a C-and-hash fallback', function () {

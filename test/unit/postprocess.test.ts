@@ -1,7 +1,8 @@
 import * as assert from 'assert';
 import { postprocess } from '../../server/lsp/postprocess';
+import { spansLines } from '../../server/protocol';
 
-const at = (linePrefix: string, lineSuffix = '', multiline = true) => ({ linePrefix, lineSuffix, multiline });
+const at = (linePrefix: string, lineSuffix = '', budgetAllows = true) => ({ linePrefix, lineSuffix, multiline: spansLines(budgetAllows, lineSuffix) });
 
 describe('completion post-processing', function () {
   it('keeps one line when multi-line is not allowed or text follows the cursor', function () {

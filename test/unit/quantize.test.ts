@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import { dequantizeInt4, floatToHalf, quantizeInt4, toFloat16 } from '../../native/builder/quantize';
-import { halfToFloat } from '../../server/model/safetensors';
+import { halfToFloat } from '../../native/model/safetensors';
 
 describe('weight formats', function () {
   it('float16 conversion rounds to nearest and round-trips halves exactly', function () {

@@ -19,10 +19,14 @@ export interface SpecialTokens {
   fimSuffix: number | null;
 }
 
+/** How a built model stores its matrix weights (the builder's --dtype). */
+export const WEIGHT_DTYPES = ['fp32', 'fp16', 'int4'] as const;
+export type WeightDtype = (typeof WEIGHT_DTYPES)[number];
+
 export interface Manifest {
   format: typeof MANIFEST_FORMAT;
   version: number;
-  dtype: 'fp32' | 'fp16' | 'int4';
+  dtype: WeightDtype;
   opset: number;
   /** The checkpoint's config.json, verbatim (official field names). */
   config: Record<string, unknown>;
@@ -52,7 +56,7 @@ export function readManifest(dir: string): LoadedManifest {
   }
   if (m.format !== MANIFEST_FORMAT) throw new CheckpointError(`manifest.json: unknown format ${JSON.stringify(m.format)}`);
   if (m.version !== MANIFEST_VERSION) throw new CheckpointError(`manifest.json: version ${m.version} is not supported (expected ${MANIFEST_VERSION}); rebuild the model`);
-  if (!['fp32', 'fp16', 'int4'].includes(m.dtype)) throw new CheckpointError(`manifest.json: unknown dtype ${JSON.stringify(m.dtype)}`);
+  if (!(WEIGHT_DTYPES as readonly string[]).includes(m.dtype)) throw new CheckpointError(`manifest.json: unknown dtype ${JSON.stringify(m.dtype)}`);
   if (!m.graphs || typeof m.graphs !== 'object') throw new CheckpointError('manifest.json: missing "graphs"');
   const paths = {
     prelude: resolveInside(dir, m.graphs.prelude, 'manifest.json graphs.prelude'),
