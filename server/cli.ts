@@ -1,11 +1,12 @@
 // recurrent-copilot: command-line front end over the same engine the language server uses.
 //   build    --checkpoint DIR --out DIR [--dtype fp32|fp16|int4]
-//   generate --model DIR (--prompt TEXT | --ids 1,2,3) [--steps N] [--max-tokens N] [--temperature T]
+//   generate [--model DIR] (--prompt TEXT | --ids 1,2,3) [--steps N] [--max-tokens N] [--temperature T]
 //            [--top-p P] [--top-k K] [--seed S] [--stop STR]... [--state-init random|zero] [--no-cache] [--json]
 //            [--exit CRITERION [--exit-threshold X] [--min-steps N] [--exit-in-prefill]] [--kv-strategy S]
 //            [--warm-start] [--draft-steps N --lookahead N] [--heal] [--beams N]
-//   score    --model DIR --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]
-// Bad arguments or files: one line on stderr and a non-zero exit.
+//   score    [--model DIR] --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]
+// Without --model, generate and score use the shipped default model. Bad arguments or files: one
+// line on stderr and a non-zero exit.
 import { parseArgs } from 'util';
 import { buildModel } from '../native/builder/build';
 import { WEIGHT_DTYPES } from '../native/model/manifest';
@@ -13,19 +14,20 @@ import { EngineClient } from './engine/engineClient';
 import { DevicePreference } from './engine/sessions';
 import { EXIT_CRITERIA, ExitCriterion } from './engine/exitRules';
 import { parseKvStrategy } from './engine/kvCache';
+import { defaultModelDir } from './engine/modelResolver';
 
 class UsageError extends Error {}
 
 const USAGE = `usage:
   recurrent-copilot build --checkpoint DIR --out DIR [--dtype fp32|fp16|int4]
-  recurrent-copilot generate --model DIR (--prompt TEXT | --ids 1,2,3) [--steps N] [--max-tokens N]
+  recurrent-copilot generate [--model DIR] (--prompt TEXT | --ids 1,2,3) [--steps N] [--max-tokens N]
       [--temperature T] [--top-p P] [--top-k K] [--seed S] [--stop STR] [--state-init random|zero]
       [--no-cache] [--device auto|cpu|cuda] [--threads N] [--json]
       [--exit kl|minp-kl|entropy-diff|latent-diff|cosine|argmax-stability [--exit-threshold X]
        [--min-steps N] [--exit-in-prefill]] [--kv-strategy full|latest|skip|compress-sN|compress-rN]
       [--warm-start] [--draft-steps N --lookahead N] [--heal (token healing of a --prompt)]
       [--beams N (the likeliest continuation up to a --stop that a beam search of width N finds)]
-  recurrent-copilot score --model DIR --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]`;
+  recurrent-copilot score [--model DIR] --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]`;
 
 const common = {
   model: { type: 'string' },
@@ -68,8 +70,9 @@ function oneOf<T extends string>(v: string | undefined, name: string, allowed: r
 }
 
 async function openEngine(values: Record<string, string | boolean | string[] | undefined>): Promise<EngineClient> {
-  if (typeof values.model !== 'string') throw new UsageError('--model DIR is required');
-  return EngineClient.open(values.model, {
+  // Without --model, the shipped default model (as in the editor).
+  const model = typeof values.model === 'string' ? values.model : defaultModelDir();
+  return EngineClient.open(model, {
     buildDtype: oneOf(values.dtype as string | undefined, 'dtype', WEIGHT_DTYPES, 'fp32'),
     device: oneOf(values.device as string | undefined, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto') as DevicePreference,
     threads: intArg(values.threads as string | undefined, 'threads', 0, 0),

@@ -1,6 +1,7 @@
 // `--model DIR` accepts a built model folder (manifest.json) or a checkpoint folder (config.json +
 // safetensors). A checkpoint is built on first use into a cache folder, and that build is reused
-// while the checkpoint's files are unchanged (names, sizes and modification times).
+// while the checkpoint's files are unchanged (names, sizes and modification times). Without a
+// folder, the editor and the CLI use the shipped default model.
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -8,6 +9,11 @@ import * as path from 'path';
 import { buildModel } from '../../native/builder/build';
 import { WeightDtype } from '../../native/model/manifest';
 import { HuginnCheckpoint, CheckpointError } from '../../native/model/checkpoint';
+
+/** The model shipped with the extension (overridable for tests and packaging). */
+export function defaultModelDir(): string {
+  return process.env.RECURRENT_COPILOT_DEFAULT_MODEL ?? path.resolve(__dirname, '..', '..', '..', 'native', 'models', 'default');
+}
 
 export function modelCacheRoot(): string {
   if (process.env.RECURRENT_COPILOT_CACHE) return process.env.RECURRENT_COPILOT_CACHE;

@@ -4,12 +4,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { EngineClient } from '../engine/engineClient';
+import { defaultModelDir } from '../engine/modelResolver';
 import { ServerSettings, ServerState } from '../protocol';
-
-/** The model shipped with the extension (overridable for tests and packaging). */
-export function defaultModelDir(): string {
-  return process.env.RECURRENT_COPILOT_DEFAULT_MODEL ?? path.resolve(__dirname, '..', '..', '..', 'native', 'models', 'default');
-}
 
 export interface HostStatus {
   state: ServerState;

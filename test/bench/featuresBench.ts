@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Engine } from '../../server/engine/engine';
 import { GenerateRequest, GenerateResult } from '../../server/engine/generate';
-import { defaultModelDir } from '../../server/lsp/modelHost';
+import { defaultModelDir } from '../../server/engine/modelResolver';
 import { REPO } from '../helpers/reference';
 import { loadHeldout, mathAccuracy } from './evalLib';
 import { writeChart } from './pngChart';

@@ -116,7 +116,6 @@ describe('recurrent-copilot CLI', function () {
 
   const bad: [string, string[], number, RegExp][] = [
     ['an unknown command', ['frobnicate'], 2, /unknown command "frobnicate"/],
-    ['a missing --model', ['score', '--ids', '1', '--steps', '1'], 2, /--model DIR is required/],
     ['bad ids', ['score', '--model', '.', '--ids', '1,,2', '--steps', '1'], 2, /--ids must be/],
     ['zero steps', ['score', '--model', '.', '--ids', '1', '--steps', '0'], 2, /--steps must be an integer >= 1/],
     ['both prompt and ids', ['generate', '--model', '.', '--ids', '1', '--prompt', 'x'], 2, /exactly one of/],
@@ -137,6 +136,16 @@ describe('recurrent-copilot CLI', function () {
       assert.strictEqual(r.stderr.trim().split('\n').length, 1, r.stderr);
     });
   }
+
+  it('without --model, generate uses the shipped default model (as the editor does)', function () {
+    const args = ['--prompt', '12 + 7 = ', '--steps', '8', '--max-tokens', '4', '--stop', '\n', '--json'];
+    const r = cli(['generate', ...args]);
+    assert.strictEqual(r.code, 0, r.stderr);
+    const explicit = cli(['generate', '--model', path.join(REPO, 'native', 'models', 'default'), ...args]);
+    assert.strictEqual(explicit.code, 0, explicit.stderr);
+    assert.deepStrictEqual(JSON.parse(r.stdout).ids, JSON.parse(explicit.stdout).ids);
+    assert.ok(JSON.parse(r.stdout).ids.length > 0);
+  });
 
   it('rejects token ids outside the vocabulary', function () {
     const r = cli(['score', '--model', built, '--ids', '1,99999', '--steps', '1']);

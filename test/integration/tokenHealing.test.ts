@@ -5,7 +5,7 @@
 import * as assert from 'assert';
 import { Engine } from '../../server/engine/engine';
 import { firstTokenMask, healPrompt } from '../../server/engine/tokenHealing';
-import { defaultModelDir } from '../../server/lsp/modelHost';
+import { defaultModelDir } from '../../server/engine/modelResolver';
 import { copyWithConfig } from '../helpers/reference';
 
 describe('token healing and completion prompts (default model)', function () {
