@@ -7,7 +7,7 @@ import { HuginnModel, StateInit } from './huginnModel';
 import { resolveModelDir } from './modelResolver';
 import { forwardChunk } from './recurrence';
 import { PromptCache } from './promptCache';
-import { healPrompt } from './tokenHealing';
+import { buildPrompt, PromptSource } from './prompt';
 import { SessionOptions } from './sessions';
 import { WeightDtype } from '../../native/model/manifest';
 
@@ -28,17 +28,10 @@ export interface EngineInfo {
   blockSize: number;
 }
 
-export interface TextGenerateRequest extends Omit<GenerateRequest, 'ids'> {
-  prompt?: string;
-  ids?: number[];
+/** A generation request whose prompt is text, a cursor's surroundings or ids (prompt.ts). */
+export interface TextGenerateRequest extends Omit<GenerateRequest, 'ids' | 'healedText'>, PromptSource {
   /** Reuse the KV entries of the previous request's prompt (editor requests share prefixes). */
   reusePrompt?: boolean;
-  /** Fill-in-the-middle: the text before and after the cursor (untrusted document text). */
-  fim?: { prefix: string; suffix: string };
-  /** Token healing for a text or fim prompt that ends at an arbitrary character (a cursor): the
-   *  prompt gives back its trailing tokens (tokenHealing.healPrompt) and the first generated token
-   *  must start with their text, so `c` + `la` can become `class`. */
-  heal?: boolean;
 }
 
 export interface ScoreRequest {
@@ -77,40 +70,8 @@ export class Engine {
   }
 
   async generate(req: TextGenerateRequest, onToken?: (e: TokenEvent) => void, cancel: CancelSignal = NEVER_CANCELLED): Promise<GenerateResult> {
-    let ids = req.ids;
-    let healedText: string | undefined;
-    if (!ids && req.fim) ({ ids, healedText } = this.fimPrompt(req.fim.prefix, req.fim.suffix, req.maxTokens, req.heal));
-    const bos = this.model.manifest.specialTokens.bos;
-    if (!ids) {
-      if (typeof req.prompt !== 'string') throw new RangeError('generate needs a prompt, fim or ids');
-      ids = this.encode(req.prompt);
-      if (req.heal) ({ ids, healedText } = healPrompt(this.model, ids));
-      // A text prompt starts a document, as every training row starts with <|begin_text|>.
-      if (bos !== null && ids[0] !== bos) ids = [bos, ...ids];
-    }
-    if (ids.length === 0 && bos !== null) ids = [bos];
+    const { ids, healedText } = buildPrompt(this.model, req, req.maxTokens);
     return generate(this.model, { ...req, ids, healedText }, onToken, cancel, req.reusePrompt ? this.prompts : undefined);
-  }
-
-  /**
-   * Prefix-suffix-middle prompt as the model was trained (<|fim_prefix|> prefix <|fim_suffix|>
-   * suffix <|fim_middle|>), trimmed to leave room for `maxTokens` in the context: the prefix loses
-   * its start, the suffix its end. A model without FIM tokens, or whose config says its FIM
-   * training did not take, gets <|begin_text|> and the prefix alone, like a training row.
-   */
-  fimPrompt(prefix: string, suffix: string, maxTokens: number, heal = false): { ids: number[]; healedText?: string } {
-    const st = this.model.manifest.specialTokens;
-    const tok = this.model.tokenizer;
-    const room = Math.max(8, this.model.cfg.blockSize - Math.min(maxTokens, this.model.cfg.blockSize / 2) - 3);
-    let { ids: pre, healedText } = heal ? healPrompt(this.model, tok.encodeUntrusted(prefix)) : { ids: tok.encodeUntrusted(prefix) };
-    if (st.fimPrefix === null || st.fimSuffix === null || st.fimMiddle === null || !this.model.cfg.fillInTheMiddle) {
-      return { ids: [...(st.bos !== null ? [st.bos] : []), ...pre.slice(-room)], healedText };
-    }
-    let suf = tok.encodeUntrusted(suffix);
-    // Keep most of the room for the prefix: it matters more for what comes next.
-    suf = suf.slice(0, Math.min(suf.length, Math.floor(room / 4)));
-    pre = pre.slice(-(room - suf.length));
-    return { ids: [st.fimPrefix, ...pre, st.fimSuffix, ...suf, st.fimMiddle], healedText };
   }
 
   /** Raw float32 logits of every input position, from one full forward. */

@@ -1,15 +1,17 @@
-// One inline completion: context window around the cursor, cache, supersession of older requests
-// for the same document, generation in the engine worker under the request's depth budget,
-// progress while it runs, and post-processing.
+// One inline completion: the cursor and its window (prompt.ts), cache, supersession of older
+// requests for the same document, generation in the engine worker under the request's depth
+// budget, progress while it runs, and post-processing (postprocess.ts).
 import { CancellationToken } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { CancelledError } from '../engine/cancel';
-import { EngineError, RequestHandle } from '../engine/engineClient';
-import { GenerateResult } from '../engine/generate';
+import { TextGenerateRequest } from '../engine/engine';
+import { EngineClient, EngineError, RequestHandle } from '../engine/engineClient';
+import { GenerateResult, TokenEvent } from '../engine/generate';
+import { cursorWindow, isHighSurrogate, isLowSurrogate } from '../engine/prompt';
 import { CompletionInfo, DepthBudget, ProgressParams, ServerSettings, spansLines } from '../protocol';
 import { CompletionCache } from './completionCache';
 import { ModelHost } from './modelHost';
-import { postprocess } from './postprocess';
+import { CursorContext, postprocess } from './postprocess';
 import { CompletionStats } from './stats';
 
 export interface CompletionItemOut {
@@ -50,31 +52,17 @@ export class CompletionService {
     const requestId = this.nextId++;
     const started = Date.now();
     this.stats.counters.requests++;
-    const text = doc.getText();
-    if (position.line < 0 || position.line >= doc.lineCount) throw new PositionError(`line ${position.line} is outside the document (${doc.lineCount} lines)`);
-    const lineStart = doc.offsetAt({ line: position.line, character: 0 });
-    const lineEnd = position.line + 1 < doc.lineCount ? doc.offsetAt({ line: position.line + 1, character: 0 }) : text.length;
-    const lineText = text.slice(lineStart, lineEnd).replace(/\r?\n$/, '');
-    if (position.character < 0 || position.character > lineText.length) {
-      throw new PositionError(`character ${position.character} is outside line ${position.line} (${lineText.length} UTF-16 units)`);
-    }
-    const offset = lineStart + position.character;
-    if (isLowSurrogate(text.charCodeAt(offset)) && isHighSurrogate(text.charCodeAt(offset - 1))) {
-      throw new PositionError(`character ${position.character} splits a surrogate pair`);
-    }
+    const cursor = cursorIn(doc, position);
     const { prefixChars, suffixChars, beamWidth } = this.settings();
-    const prefix = safeSlice(text, Math.max(0, offset - prefixChars), offset);
-    const suffix = safeSlice(text, offset, Math.min(text.length, offset + suffixChars));
-    const linePrefix = lineText.slice(0, position.character);
-    const lineSuffix = lineText.slice(position.character);
-    const multiline = spansLines(budget.multiline, lineSuffix);
-    const budgetKey = JSON.stringify([budget.steps, budget.exitThreshold, budget.maxTokens, multiline, beamWidth]);
+    const { prefix, suffix } = cursorWindow(doc.getText(), cursor.offset, prefixChars, suffixChars);
+    const ctx: CursorContext = { linePrefix: cursor.linePrefix, lineSuffix: cursor.lineSuffix, multiline: spansLines(budget.multiline, cursor.lineSuffix) };
+    const budgetKey = JSON.stringify([budget.steps, budget.exitThreshold, budget.maxTokens, ctx.multiline, beamWidth]);
     const range = { start: position, end: position };
 
     const hit = this.cache.get(prefix, suffix, budgetKey);
     if (hit) {
       this.stats.counters.cacheHits++;
-      const insertText = postprocess(hit.text, { linePrefix, lineSuffix, multiline });
+      const insertText = postprocess(hit.text, ctx);
       if (!insertText) return [];
       return [{ insertText, range, recurrent: { ...hit.entry.info, requestId, cached: true, latencyMs: Date.now() - started } }];
     }
@@ -84,89 +72,121 @@ export class CompletionService {
     const engine = this.host.engine();
     if (!engine || token.isCancellationRequested) return [];
 
-    const tokens: { text: string; iterations: number }[] = [];
-    let lastProgress = started;
-    let computed = false;
-    const handle = engine.generate(
-      {
-        fim: { prefix, suffix },
-        reusePrompt: true,
-        heal: true,
-        steps: budget.steps,
-        maxTokens: budget.maxTokens,
-        exit: budget.exitThreshold !== null && budget.exitThreshold > 0 ? { criterion: 'kl', threshold: budget.exitThreshold } : undefined,
-        stop: multiline ? ['\n\n'] : ['\n'],
-        // Asked at a blank line, the suggestion is text for that line, not more blank lines.
-        startWithText: linePrefix.trim() === '' && lineSuffix.trim() === '',
-        deadline: started + budget.timeCapMs,
-        maxKvBytes: KV_CEILING_BYTES,
-        beams: beamWidth,
-      },
-      (e) => {
-        if (!computed) this.stats.counters.computed++;
-        computed = true;
-        tokens.push({ text: e.delta, iterations: e.iterations });
-        const now = Date.now();
-        if (now - lastProgress >= PROGRESS_EVERY_MS) {
-          lastProgress = now;
-          this.progress({ requestId, uri: doc.uri, tokens: tokens.length, elapsedMs: now - started, meanIterations: mean(tokens.map((t) => t.iterations)) });
-        }
-      },
-    );
-    this.inFlight.set(doc.uri, handle);
+    const streamed = new StreamedTokens((p) => this.progress({ requestId, uri: doc.uri, ...p }), started);
+    const handle = engine.generate(ghostTextRequest({ prefix, suffix }, ctx, budget, beamWidth, started), (e) => {
+      if (streamed.length === 0) this.stats.counters.computed++;
+      streamed.add(e);
+    });
+    const result = await this.awaitResult(doc.uri, handle, token, engine);
+    if (!result) return [];
+
+    const latencyMs = Date.now() - started;
+    this.stats.record(latencyMs, result.ids.length, mean(result.iterations), budget.level, result.decodeMs);
+    this.statusChanged();
+    const info: CompletionInfo = { requestId, tokens: streamed.tokens, latencyMs, cached: false, budget };
+    const shown = ghostTextOf(result, ctx);
+    this.cache.put({ prefix, suffix, budgetKey, text: shown.raw, info });
+    if (!shown.insertText) return [];
+    // An alternative's tokens were not streamed: its compute map is one span at the mean depth.
+    const map = shown.raw === result.text ? clipTokens(streamed.tokens, shown.insertText.length) : [{ text: shown.insertText, iterations: mean(result.iterations) }];
+    return [{ insertText: shown.insertText, range, recurrent: { ...info, tokens: map } }];
+  }
+
+  /** The engine's answer, or undefined when there is none to show: cancelled (by the editor or a
+   *  newer request) or lost with a crashed worker. Other errors propagate. */
+  private async awaitResult(uri: string, handle: RequestHandle<GenerateResult>, token: CancellationToken, engine: EngineClient): Promise<GenerateResult | undefined> {
+    this.inFlight.set(uri, handle);
     const onCancel = token.onCancellationRequested(() => handle.cancel());
-    let result: GenerateResult;
     try {
-      result = await handle.result;
+      return await handle.result;
     } catch (e) {
       if (e instanceof CancelledError) {
         this.stats.counters.cancelled++;
-        return [];
+        return undefined;
       }
       this.stats.counters.errors++;
       // A crashed engine worker fails its pending requests: answer nothing (the editor shows no
       // ghost text) and let the host start a new worker for the next request.
-      if (e instanceof EngineError && e.kind === 'internal' && !engine.alive) return [];
+      if (e instanceof EngineError && e.kind === 'internal' && !engine.alive) return undefined;
       throw e;
     } finally {
       onCancel.dispose();
-      if (this.inFlight.get(doc.uri) === handle) this.inFlight.delete(doc.uri);
+      if (this.inFlight.get(uri) === handle) this.inFlight.delete(uri);
     }
-    const latencyMs = Date.now() - started;
-    const iterations = mean(result.iterations);
-    this.stats.record(latencyMs, result.ids.length, iterations, budget.level, result.decodeMs);
-    this.statusChanged();
-    const info: CompletionInfo = { requestId, tokens, latencyMs, cached: false, budget };
-    // The likeliest continuation can be one post-processing empties (a block that is only a
-    // closer the line never opened): then the next likeliest the beam search finished.
-    const ctx = { linePrefix, lineSuffix, multiline };
-    const raw = [result.text, ...(result.alternatives ?? [])].find((t) => postprocess(t, ctx) !== '') ?? result.text;
-    this.cache.put({ prefix, suffix, budgetKey, text: raw, info });
-    const insertText = postprocess(raw, ctx);
-    if (!insertText) return [];
-    // An alternative's tokens were not streamed: its compute map is one span at the mean depth.
-    const map = raw === result.text ? clipTokens(tokens, insertText.length) : [{ text: insertText, iterations }];
-    return [{ insertText, range, recurrent: { ...info, tokens: map } }];
+  }
+}
+
+/** The cursor's offset in the document and its line around it; a position outside the document
+ *  or inside a surrogate pair is a PositionError. */
+function cursorIn(doc: TextDocument, position: { line: number; character: number }): { offset: number; linePrefix: string; lineSuffix: string } {
+  const text = doc.getText();
+  if (position.line < 0 || position.line >= doc.lineCount) throw new PositionError(`line ${position.line} is outside the document (${doc.lineCount} lines)`);
+  const lineStart = doc.offsetAt({ line: position.line, character: 0 });
+  const lineEnd = position.line + 1 < doc.lineCount ? doc.offsetAt({ line: position.line + 1, character: 0 }) : text.length;
+  const lineText = text.slice(lineStart, lineEnd).replace(/\r?\n$/, '');
+  if (position.character < 0 || position.character > lineText.length) {
+    throw new PositionError(`character ${position.character} is outside line ${position.line} (${lineText.length} UTF-16 units)`);
+  }
+  const offset = lineStart + position.character;
+  if (isLowSurrogate(text.charCodeAt(offset)) && isHighSurrogate(text.charCodeAt(offset - 1))) {
+    throw new PositionError(`character ${position.character} splits a surrogate pair`);
+  }
+  return { offset, linePrefix: lineText.slice(0, position.character), lineSuffix: lineText.slice(position.character) };
+}
+
+/** The engine request for ghost text at a cursor, under the request's depth budget. */
+function ghostTextRequest(fim: { prefix: string; suffix: string }, ctx: CursorContext, budget: DepthBudget, beams: number, started: number): TextGenerateRequest {
+  return {
+    fim,
+    reusePrompt: true,
+    heal: true,
+    steps: budget.steps,
+    maxTokens: budget.maxTokens,
+    exit: budget.exitThreshold !== null && budget.exitThreshold > 0 ? { criterion: 'kl', threshold: budget.exitThreshold } : undefined,
+    stop: ctx.multiline ? ['\n\n'] : ['\n'],
+    // Asked at a blank line, the suggestion is text for that line, not more blank lines.
+    startWithText: ctx.linePrefix.trim() === '' && ctx.lineSuffix.trim() === '',
+    deadline: started + budget.timeCapMs,
+    maxKvBytes: KV_CEILING_BYTES,
+    beams,
+  };
+}
+
+/** The text to show: the likeliest continuation, or, when post-processing empties it (a block
+ *  that is only a closer the line never opened), the next likeliest the beam search finished. */
+function ghostTextOf(result: GenerateResult, ctx: CursorContext): { raw: string; insertText: string } {
+  const raw = [result.text, ...(result.alternatives ?? [])].find((t) => postprocess(t, ctx) !== '') ?? result.text;
+  return { raw, insertText: postprocess(raw, ctx) };
+}
+
+/** The tokens streamed so far for one request (the compute map), with a progress report at most
+ *  every PROGRESS_EVERY_MS while they come. */
+class StreamedTokens {
+  readonly tokens: { text: string; iterations: number }[] = [];
+  private lastProgress: number;
+
+  constructor(
+    private readonly report: (p: Omit<ProgressParams, 'requestId' | 'uri'>) => void,
+    private readonly started: number,
+  ) {
+    this.lastProgress = started;
+  }
+
+  get length(): number {
+    return this.tokens.length;
+  }
+
+  add(e: TokenEvent): void {
+    this.tokens.push({ text: e.delta, iterations: e.iterations });
+    const now = Date.now();
+    if (now - this.lastProgress < PROGRESS_EVERY_MS) return;
+    this.lastProgress = now;
+    this.report({ tokens: this.tokens.length, elapsedMs: now - this.started, meanIterations: mean(this.tokens.map((t) => t.iterations)) });
   }
 }
 
 function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
-}
-
-function isHighSurrogate(c: number): boolean {
-  return c >= 0xd800 && c <= 0xdbff;
-}
-
-function isLowSurrogate(c: number): boolean {
-  return c >= 0xdc00 && c <= 0xdfff;
-}
-
-/** A slice that does not start or end inside a surrogate pair. */
-function safeSlice(text: string, from: number, to: number): string {
-  if (from > 0 && isLowSurrogate(text.charCodeAt(from))) from++;
-  if (to < text.length && isLowSurrogate(text.charCodeAt(to))) to--;
-  return text.slice(from, Math.max(from, to));
 }
 
 /** The compute map of the text actually inserted. */

@@ -4,6 +4,7 @@
 // whose config allows them.
 import * as assert from 'assert';
 import { Engine } from '../../server/engine/engine';
+import { cursorPrompt } from '../../server/engine/prompt';
 import { firstTokenMask, healPrompt } from '../../server/engine/tokenHealing';
 import { defaultModelDir } from '../../server/engine/modelResolver';
 import { copyWithConfig } from '../helpers/reference';
@@ -88,7 +89,7 @@ describe('token healing and completion prompts (default model)', function () {
   it('a model whose config says fill_in_the_middle: false gets <|begin_text|> and the prefix alone', function () {
     assert.strictEqual(engine.model.cfg.fillInTheMiddle, false);
     const st = engine.model.manifest.specialTokens;
-    const { ids } = engine.fimPrompt('def f(x):\n    return x', '\n\nprint(f(2))\n', 16);
+    const { ids } = cursorPrompt(engine.model, 'def f(x):\n    return x', '\n\nprint(f(2))\n', 16);
     assert.strictEqual(ids[0], st.bos);
     assert.deepStrictEqual(ids.slice(1), engine.model.tokenizer.encodeUntrusted('def f(x):\n    return x'));
   });
@@ -99,7 +100,7 @@ describe('token healing and completion prompts (default model)', function () {
     try {
       const st = fim.model.manifest.specialTokens;
       const tok = fim.model.tokenizer;
-      const { ids, healedText } = fim.fimPrompt('def f(x):\n    ret', '\n\nprint(f(2))\n', 16, true);
+      const { ids, healedText } = cursorPrompt(fim.model, 'def f(x):\n    ret', '\n\nprint(f(2))\n', 16, true);
       const healed = healPrompt(fim.model, tok.encodeUntrusted('def f(x):\n    ret'));
       assert.ok(healed.healedText !== undefined && healedText === healed.healedText);
       assert.deepStrictEqual(ids, [st.fimPrefix, ...healed.ids, st.fimSuffix, ...tok.encodeUntrusted('\n\nprint(f(2))\n'), st.fimMiddle]);

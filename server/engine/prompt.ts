@@ -1,0 +1,89 @@
+// Prompt construction, in one place: how a request's text becomes the token ids the model reads.
+// A document window around the cursor (characters, surrogate-safe), token healing of the text
+// before the cursor, the fill-in-the-middle layout where the model's config allows it, the trim
+// that leaves room for the answer, and the begin-of-text rule (docs/architecture.md#prompts).
+import { HuginnModel } from './huginnModel';
+import { healPrompt } from './tokenHealing';
+
+/** Where a prompt's text comes from: exactly one of these. */
+export interface PromptSource {
+  /** Plain text, starting a document. */
+  prompt?: string;
+  /** Token ids, used as they are. */
+  ids?: number[];
+  /** The text before and after a cursor (untrusted document text: special-token text in it is
+   *  encoded as plain text). */
+  fim?: { prefix: string; suffix: string };
+  /** Token healing of a text or fim prompt that ends at an arbitrary character (a cursor): the
+   *  prompt gives back its trailing tokens and the first generated token must start with their
+   *  text, so `c` + `la` can become `class`. */
+  heal?: boolean;
+}
+
+export interface BuiltPrompt {
+  ids: number[];
+  /** Set when token healing gave back text: the first generated token must start with it. */
+  healedText?: string;
+}
+
+/** Prompt ids for a request that will generate up to `maxTokens` tokens. */
+export function buildPrompt(model: HuginnModel, src: PromptSource, maxTokens: number): BuiltPrompt {
+  if (src.ids) return { ids: src.ids.length ? src.ids : startDocument(model, []) };
+  if (src.fim) return cursorPrompt(model, src.fim.prefix, src.fim.suffix, maxTokens, src.heal ?? false);
+  if (typeof src.prompt !== 'string') throw new RangeError('generate needs a prompt, fim or ids');
+  const encoded = model.tokenizer.encode(src.prompt);
+  const { ids, healedText } = src.heal ? healPrompt(model, encoded) : { ids: encoded, healedText: undefined };
+  return { ids: startDocument(model, ids), healedText };
+}
+
+/** A text prompt starts a document, as every training row starts with <|begin_text|>. */
+function startDocument(model: HuginnModel, ids: number[]): number[] {
+  const bos = model.manifest.specialTokens.bos;
+  return bos !== null && ids[0] !== bos ? [bos, ...ids] : ids;
+}
+
+/**
+ * The prompt for a cursor: prefix-suffix-middle as the model was trained (<|fim_prefix|> prefix
+ * <|fim_suffix|> suffix <|fim_middle|>), trimmed to leave room for `maxTokens` in the context (the
+ * prefix loses its start, the suffix its end). A model without FIM tokens, or whose config says
+ * its FIM training did not take, gets a document start and the prefix alone, like a training row.
+ */
+export function cursorPrompt(model: HuginnModel, prefix: string, suffix: string, maxTokens: number, heal = false): BuiltPrompt {
+  const st = model.manifest.specialTokens;
+  const tok = model.tokenizer;
+  const room = Math.max(8, model.cfg.blockSize - Math.min(maxTokens, model.cfg.blockSize / 2) - 3);
+  const encoded = tok.encodeUntrusted(prefix);
+  let { ids: pre, healedText } = heal ? healPrompt(model, encoded) : { ids: encoded, healedText: undefined };
+  if (st.fimPrefix === null || st.fimSuffix === null || st.fimMiddle === null || !model.cfg.fillInTheMiddle) {
+    return { ids: startDocument(model, pre.slice(-room)), healedText };
+  }
+  let suf = tok.encodeUntrusted(suffix);
+  // Keep most of the room for the prefix: it matters more for what comes next.
+  suf = suf.slice(0, Math.min(suf.length, Math.floor(room / 4)));
+  pre = pre.slice(-(room - suf.length));
+  return { ids: [st.fimPrefix, ...pre, st.fimSuffix, ...suf, st.fimMiddle], healedText };
+}
+
+/** The characters around a cursor that a completion prompt is made of: up to `before` characters
+ *  before `offset` and `after` after it, never splitting a surrogate pair. */
+export function cursorWindow(text: string, offset: number, before: number, after: number): { prefix: string; suffix: string } {
+  return {
+    prefix: safeSlice(text, Math.max(0, offset - before), offset),
+    suffix: safeSlice(text, offset, Math.min(text.length, offset + after)),
+  };
+}
+
+export function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
+export function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
+}
+
+/** A slice that does not start or end inside a surrogate pair. */
+function safeSlice(text: string, from: number, to: number): string {
+  if (from > 0 && isLowSurrogate(text.charCodeAt(from))) from++;
+  if (to < text.length && isLowSurrogate(text.charCodeAt(to))) to--;
+  return text.slice(from, Math.max(from, to));
+}
