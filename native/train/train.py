@@ -393,7 +393,7 @@ def document_mask(ids, end_id):
     document (a document ends with its <|end_text|>) and the row's first token (<|begin_text|>,
     which every prompt starts with at inference). Without it a packed math row shows each problem
     the earlier ones, which assign the same names other values: context a prompt never has at
-    inference. (Not yet shown to matter: in the packing probes of the model card the lookup
+    inference. (Not yet shown to matter: in the packing probes of native/train/EXPERIMENTS.md the lookup
     stayed at guessing with and without it, and with one program per row.)"""
     doc = torch.cumsum(ids == end_id, dim=1) - (ids == end_id).long()  # <|end_text|> ends its own document
     same = doc[:, :, None] == doc[:, None, :]
