@@ -3,7 +3,7 @@
   /usr/bin/python3 native/train/train.py --config native/train/configs/default.json \
       --out native/train/runs/default [--max-minutes 75] [--steps N] [--seed S]
 
-The recipe is the paper's (see /work/shared/huginn-spec.md, "Training recipe"): every step draws
+The recipe is the paper's (see docs/architecture.md#training-recipe): every step draws
 one total depth p ~ Poisson(LogNormal(mu, 0.5)) + 1 for the whole batch, runs max(p - s, 0)
 core iterations without gradient and min(s, p) with gradient (s = mean_backprop_depth), from a
 random state s0. AdamW, warmup + cosine, grad clip; float32, or bf16 autocast with float32
@@ -382,7 +382,7 @@ def lr_at(step, t, total):
 
 
 def sample_depth(rng, mean_recurrence):
-    # spec: mu = log(t + s) - sigma^2 / 2 with t + s = mean_recurrence, so E[rate] = mean_recurrence
+    # the paper's mu = log(t + s) - sigma^2 / 2 with t + s = mean_recurrence, so E[rate] = mean_recurrence
     sigma = 0.5
     rate = rng.lognormal(math.log(mean_recurrence) - sigma ** 2 / 2, sigma)
     return int(rng.poisson(rate)) + 1
