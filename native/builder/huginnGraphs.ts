@@ -1,5 +1,5 @@
 // The three ONNX graphs of a Huginn model, written node by node so that each helper mirrors a
-// part of the architecture (../shared/huginn-spec.md):
+// part of the architecture (docs/architecture.md#forward-pass, #onnx-graphs):
 //   prelude: embedding + prelude blocks, then the prelude half of the adapter ("injection")
 //   core:    state half of the adapter + injection, then the core blocks (one iteration per run)
 //   coda:    ln_f, coda blocks, ln_f, LM head on the last `num_logits` positions

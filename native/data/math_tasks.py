@@ -83,10 +83,11 @@ _APPLY = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 #   print: "a = 4\nq = 7\nb = a\nc = b\nprint(c)\n" -> "4"  the third default model's format, and
 #          the held-out sets' (generate)
 #   repl:  "a=4\nq=7\nb=a\nc=b\nc" -> "4"                 no spaces; the question is the name, as a
-#          REPL echoes it. The probes (model card) learn the lookup in minutes in this form and
-#          not in the other: a name is the same token where it is assigned and where it is read
-#          (" b" in "c = b" is another token than the "b" starting b's own line), every value sits
-#          two tokens after its name, and the answer is predicted at the asked name itself.
+#          REPL echoes it. The probes (native/train/EXPERIMENTS.md) learn the lookup in minutes
+#          in this form and not in the other: a name is the same token where it is assigned and
+#          where it is read (" b" in "c = b" is another token than the "b" starting b's own
+#          line), every value sits two tokens after its name, and the answer is predicted at the
+#          asked name itself.
 CHAIN_STYLES = {"print": ("{} = {}", "print({})\n"), "repl": ("{}={}", "{}")}
 # The style of generate() and so of the held-out sets (and the default of the functions below).
 # A model trained in another style needs this switched with it: training rejects held-out
@@ -158,8 +159,8 @@ def chain_training_text(d, rng, extra_queries, letters=string.ascii_lowercase, s
     question before it. The answers are in the context of the questions after them, and a
     variable linked to one already answered has the same value, so copying that answer is a
     shortcut around the walk: a probe that asked 8 questions about any variables reached 97-100%
-    next to an answered variable while a first question at 2 hops stayed near guessing (model
-    card). Without it (the third default model), any other variables.
+    next to an answered variable while a first question at 2 hops stayed near guessing
+    (native/train/EXPERIMENTS.md). Without it (the third default model), any other variables.
 
     latent: each line's value is also a target at its line break, never written (as the latent
     ops questions, ops_training_text): the program's lines come as (line + "\n", value, False)

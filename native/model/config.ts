@@ -1,5 +1,5 @@
 // The Huginn model configuration, read from a checkpoint's `config.json` with the official
-// huginn-0125 field names (see ../shared/huginn-spec.md). Validation is strict: every problem
+// huginn-0125 field names (see docs/architecture.md#checkpoint-format). Validation is strict: every problem
 // names the field, so a user with a broken download sees what to fix.
 
 export interface HuginnConfig {

@@ -1,6 +1,7 @@
 """Huginn ("raven") recurrent-depth language model: the PyTorch reference.
 
-Written top to bottom from /work/shared/huginn-spec.md (arXiv 2502.05171, huginn-0125 release):
+Written top to bottom from the paper (arXiv 2502.05171) and the huginn-0125 release, as
+docs/architecture.md#forward-pass describes them:
   e = prelude(wte[ids] * embed_scale)                       # P sandwich blocks
   s = s0;  repeat r times: s = core(adapter([s, e]))        # L_core blocks per iteration
   logits = lm_head(ln_f(coda(ln_f(s))))                     # C blocks, ln_f used twice

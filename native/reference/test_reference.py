@@ -1,9 +1,10 @@
-"""Self-check of the Python reference (not part of CI):  OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 native/reference/test_reference.py
+"""Tests of the Python reference, run by `npm run test:python` (part of `npm test`); alone:
+  OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 native/reference/test_reference.py
 
-Checks the model against an independent naive numpy float64 forward written from the spec, full
-forward vs prefill + one-token decode through the KV cache, cached vs uncached greedy generation,
-single vs sharded files, F16/BF16 storage, strict loading errors, the safetensors byte layout, and
-the CLI's output and error contract.
+Checks the model against an independent naive numpy float64 forward written from
+docs/architecture.md, full forward vs prefill + one-token decode through the KV cache, cached vs
+uncached greedy generation, single vs sharded files, F16/BF16 storage, strict loading errors, the
+safetensors byte layout, and the CLI's output and error contract.
 """
 import contextlib
 import io
@@ -17,6 +18,7 @@ import sys
 import tempfile
 import unittest
 
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when OpenMP loads: set before torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import numpy as np  # noqa: E402
@@ -27,6 +29,16 @@ from huginn import Huginn, KVCache, apply_rope, rope_table  # noqa: E402
 from safetensors_io import Checkpoint, CheckpointError, SafetensorsFile, f32_to_bf16, save_checkpoint, save_file  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="huginn-ref-test-")
+
+
+def setUpModule():
+    torch.set_num_threads(2)
+
+
+def tearDownModule():
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
 IDS = [5, 17, 300, 2, 99, 45, 45, 7, 260, 1, 0, 511]
 
 
@@ -54,8 +66,8 @@ def rel(a, b):
 
 
 def naive_forward(folder, ids, steps):
-    """The spec's forward pass, written independently: numpy float64, complex-number RoPE,
-    attention one query at a time over the keys it may see. Zero state init."""
+    """The forward pass (docs/architecture.md#forward-pass), written independently: numpy float64,
+    complex-number RoPE, attention one query at a time over the keys it may see. Zero state init."""
     cfg = read_json(os.path.join(folder, "config.json"))
     ck = Checkpoint(folder)
     W = {n: ck.get(n).astype(np.float64) for n in ck.keys()}
@@ -279,8 +291,4 @@ class CliTests(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(2)
-    try:
-        unittest.main(verbosity=2)
-    finally:
-        shutil.rmtree(TMP, ignore_errors=True)
+    unittest.main(verbosity=2)

@@ -12,7 +12,7 @@ constant's chain unless --any-questions), d uniform in 1..dmax where dmax grows 
 --stage steps up to --dmax; written in --style (math_tasks.CHAIN_STYLES, repl by default).
 Loss on the answers only; the model shape, optimiser and depth distribution of the config, the
 lr on a cosine schedule of --schedule steps (10,000: a probe stays near the peak, as the probes
-in the model card did).
+in native/train/EXPERIMENTS.md did).
 
 Evaluation (every --eval-every steps and at the end): fresh programs of --eval-d hops, one
 question each, at hop h = 0..eval-d of the main chain, so no earlier answer is in its context.

@@ -135,7 +135,7 @@ def main(argv=None):
     start, tally = time.time(), {}  # format: [hits, answers, guessing hits]
     for step in range(1, a.steps + 1):
         _, formats, names = [ph for ph in phases if ph[0] <= step][-1]
-        # a single format draws nothing from rng: such runs keep the programs of the model card runs
+        # a single format draws nothing from rng: such runs keep the programs of the runs in EXPERIMENTS.md
         row_formats = [formats[0] if len(formats) == 1 else rng.choice(formats) for _ in range(a.batch)]
         rows = [program(rng, tok, f, a.questions, names) for f in row_formats]
         ids, y, _ = pack(rows, bos)

@@ -3,7 +3,7 @@
   /usr/bin/python3 native/train/train.py --config native/train/configs/default.json \
       --out native/train/runs/default [--max-minutes 75] [--steps N] [--seed S]
 
-The recipe is the paper's (see /work/shared/huginn-spec.md, "Training recipe"): every step draws
+The recipe is the paper's (see docs/architecture.md#training-recipe): every step draws
 one total depth p ~ Poisson(LogNormal(mu, 0.5)) + 1 for the whole batch, runs max(p - s, 0)
 core iterations without gradient and min(s, p) with gradient (s = mean_backprop_depth), from a
 random state s0. AdamW, warmup + cosine, grad clip; float32, or bf16 autocast with float32
@@ -382,7 +382,7 @@ def lr_at(step, t, total):
 
 
 def sample_depth(rng, mean_recurrence):
-    # spec: mu = log(t + s) - sigma^2 / 2 with t + s = mean_recurrence, so E[rate] = mean_recurrence
+    # the paper's mu = log(t + s) - sigma^2 / 2 with t + s = mean_recurrence, so E[rate] = mean_recurrence
     sigma = 0.5
     rate = rng.lognormal(math.log(mean_recurrence) - sigma ** 2 / 2, sigma)
     return int(rng.poisson(rate)) + 1
@@ -393,7 +393,7 @@ def document_mask(ids, end_id):
     document (a document ends with its <|end_text|>) and the row's first token (<|begin_text|>,
     which every prompt starts with at inference). Without it a packed math row shows each problem
     the earlier ones, which assign the same names other values: context a prompt never has at
-    inference. (Not yet shown to matter: in the packing probes of the model card the lookup
+    inference. (Not yet shown to matter: in the packing probes of native/train/EXPERIMENTS.md the lookup
     stayed at guessing with and without it, and with one program per row.)"""
     doc = torch.cumsum(ids == end_id, dim=1) - (ids == end_id).long()  # <|end_text|> ends its own document
     same = doc[:, :, None] == doc[:, None, :]

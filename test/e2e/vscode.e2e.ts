@@ -54,7 +54,7 @@ const TEST_SETTINGS = {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Times the language server is killed in test (f). */
+/** Times the language server is killed in the server-crash test. */
 const KILLS = Number(process.env.E2E_KILLS ?? 50);
 
 async function waitUntil<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
@@ -206,7 +206,7 @@ describe('Recurrent Copilot in VS Code (code-server + chromium)', function () {
     else fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('(d) shows the status bar item with the depth level and device once the model is loaded', async () => {
+  it('status bar: shows the depth level and the device once the model is loaded', async () => {
     const item = page.locator(STATUS_ITEM).first();
     await item.waitFor({ state: 'visible', timeout: 30_000 });
     // "RC loading" while the server loads the model, then "RC L<base level> · <device>".
@@ -218,7 +218,7 @@ describe('Recurrent Copilot in VS Code (code-server + chromium)', function () {
     assert.strictEqual(await item.locator('.codicon-pulse').count(), 1, 'the ready icon ($(pulse))');
   });
 
-  it('(a) types in a file opened from the Explorer, shows ghost text on Alt+\\ and accepts it with Tab', async () => {
+  it('ghost text: in a file opened from the Explorer, Alt+\\ shows a completion and Tab inserts exactly it', async () => {
     const file = path.join(profile.workspace, 'sample.py');
     const before = fs.readFileSync(file, 'utf8');
     await openFromExplorer('sample.py');
@@ -260,7 +260,7 @@ describe('Recurrent Copilot in VS Code (code-server + chromium)', function () {
     console.log(`      ghost text after ${attempts} trigger(s): ${JSON.stringify(ghost.slice(0, 40))}…`);
   });
 
-  it('(b) Think Harder asks for a new completion one depth level higher', async () => {
+  it('Think Harder: asks for a new completion one depth level higher, and the status bar shows that level', async () => {
     await openFromExplorer('shapes.ts');
     await page.keyboard.press('Control+End');
     await page.keyboard.type('const unit = area({ radius: 1 });');
@@ -288,7 +288,7 @@ describe('Recurrent Copilot in VS Code (code-server + chromium)', function () {
     await page.keyboard.press('Escape');
   });
 
-  it('(c) the settings panel changes the budget in the user settings', async () => {
+  it('settings panel: the depth slider and the exit threshold write the user settings, and the model path is kept', async () => {
     await runCommand('Recurrent Copilot: Open Settings');
     await page.locator('.tabs-container .tab.active', { hasText: 'Recurrent Copilot Settings' }).waitFor({ timeout: 20_000 });
     // The webview's content is a frame inside a frame; find the one with the form.
@@ -323,7 +323,7 @@ describe('Recurrent Copilot in VS Code (code-server + chromium)', function () {
     await page.screenshot({ path: path.join(SHOTS, 'settings-panel.png') });
   });
 
-  it(`(f) the language server killed mid-request ${KILLS} times comes back each time, and the document is untouched`, async function () {
+  it(`server crash: the language server killed mid-request ${KILLS} times comes back each time, and the document is untouched`, async function () {
     this.timeout(600_000);
     /** Language-server processes of this profile (the VSIX's dist/server.js or the dev out/). */
     const serverPids = () =>
@@ -372,7 +372,7 @@ describe('Recurrent Copilot in VS Code (code-server + chromium)', function () {
     assert.strictEqual(fs.readFileSync(file, 'utf8'), onDisk);
   });
 
-  it('made no request to any host but 127.0.0.1 from the browser', () => {
+  it('network: the browser made no request to any host but 127.0.0.1', () => {
     assert.deepStrictEqual(externalRequests, []);
   });
 });

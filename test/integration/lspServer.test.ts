@@ -8,7 +8,7 @@ import { DEFAULT_SETTINGS } from '../../server/lsp/settings';
 import { LspSession } from '../helpers/lspClient';
 import { builtModel } from '../helpers/reference';
 
-const DOC = 'file:///work/example.py';
+const DOC = 'file:///project/example.py';
 const TEXT = 'def add(a, b):\n    return a + b\n\nx = add(1, ';
 
 describe('language server over stdio', function () {

@@ -1,7 +1,7 @@
 // A crashed engine worker inside the server is contained: requests answer nothing instead of
 // failing, the host starts a new worker, and completions resume. (The worker is stopped between
 // runs: stopping it inside onnxruntime's run aborts the whole process, which is the process-level
-// crash the VS Code test (f) covers by killing the server mid-request.)
+// crash the VS Code end-to-end test "server crash" covers by killing the server mid-request.)
 import * as assert from 'assert';
 import { CancellationTokenSource } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
