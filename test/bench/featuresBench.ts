@@ -10,7 +10,7 @@ import { GenerateRequest, GenerateResult } from '../../server/engine/generate';
 import { defaultModelDir } from '../../server/engine/modelResolver';
 import { REPO } from '../helpers/reference';
 import { loadHeldout, mathAccuracy } from './evalLib';
-import { writeChart } from './pngChart';
+import { writeChart } from './charts';
 
 const MAX_TOKENS = Number(process.env.FEATURES_TOKENS ?? 32);
 const PER_SET = Number(process.env.FEATURES_PER_SET ?? 40);

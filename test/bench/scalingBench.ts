@@ -9,7 +9,7 @@ import { Engine } from '../../server/engine/engine';
 import { defaultModelDir } from '../../server/engine/modelResolver';
 import { REPO } from '../helpers/reference';
 import { bitsPerByte, heldoutCode, loadHeldout, mathAccuracy } from './evalLib';
-import { writeChart } from './pngChart';
+import { writeChart } from './charts';
 
 const STEPS = (process.env.SCALING_STEPS ?? '1,2,4,8,16,32,64').split(',').map(Number);
 const PER_SET = Number(process.env.SCALING_PER_SET ?? 100);
