@@ -3,7 +3,8 @@
 // feature must be exact; bounds where it is approximate.
 import * as assert from 'assert';
 import { Engine } from '../../server/engine/engine';
-import { generate, GenerateRequest } from '../../server/engine/generate';
+import { generate } from '../../server/engine/generate';
+import { GenerateRequest } from '../../server/engine/generateRequest';
 import { HuginnModel } from '../../server/engine/huginnModel';
 import { forwardChunk } from '../../server/engine/recurrence';
 import { argmax } from '../../server/engine/sampling';
