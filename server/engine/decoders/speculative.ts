@@ -54,9 +54,8 @@ export async function decodeSpeculative(d: Decoding, prefill: ForwardResult, sp:
 
 /** Whether the verifier's row of logits keeps a drafted token (see SpeculativeOptions.threshold). */
 function keeps(row: Float32Array, draft: number, threshold: number): boolean {
-  if (threshold >= 1) return argmax(row) === draft;
-  let max = -Infinity;
-  for (const v of row) if (v > max) max = v;
-  // p(draft) >= threshold * p(max)  <=>  logit(draft) - max >= log(threshold)
-  return row[draft] - max >= Math.log(threshold);
+  const best = argmax(row);
+  if (threshold >= 1) return best === draft;
+  // p(draft) >= threshold * p(best)  <=>  logit(draft) - logit(best) >= log(threshold)
+  return row[draft] - row[best] >= Math.log(threshold);
 }
