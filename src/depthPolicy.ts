@@ -84,7 +84,7 @@ function mathContent(ctx: PolicyContext): string | undefined {
   return undefined;
 }
 
-const signed = (n: number): string => (n > 0 ? `+${n}` : `${n}`);
+export const signed = (n: number): string => (n > 0 ? `+${n}` : `${n}`);
 
 export function decideBudget(ctx: PolicyContext, settings: PolicySettings): BudgetDecision {
   const reasons: string[] = [];

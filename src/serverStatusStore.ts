@@ -3,6 +3,7 @@
 // settings panel both read it. Pure: notifications are checked here, listeners are callbacks.
 
 import type { ProgressParams, RecentCompletion, ServerState, ServerStatus } from '../server/protocol';
+import { isObject } from './completionItems';
 
 export type ClientState = 'starting' | 'running' | 'stopped';
 
@@ -10,7 +11,6 @@ const STATES: readonly ServerState[] = ['loading', 'ready', 'error'];
 /** The panel's charts show at most this many recent completions. */
 export const MAX_RECENT = 100;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 

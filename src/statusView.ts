@@ -2,7 +2,7 @@
 // the extension knows. Pure (no `vscode` import); statusBar.ts only copies the result onto the item.
 
 import type { ProgressParams, ServerStatus } from '../server/protocol';
-import { clampLevel } from './depthPolicy';
+import { clampLevel, signed } from './depthPolicy';
 import type { Decision } from './depthSession';
 import type { ClientState } from './serverStatusStore';
 
@@ -31,8 +31,6 @@ export interface StatusPresentation {
 export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>~$]/g, '\\$&');
 }
-
-const signed = (n: number): string => (n > 0 ? `+${n}` : `${n}`);
 
 function levelLabel(model: StatusModel): string {
   const level = model.lastDecision?.level ?? clampLevel(model.baseLevel + model.offset);

@@ -10,15 +10,7 @@ import { KvCache, SavedRows } from './kvCache';
 import { HuginnModel } from './huginnModel';
 import { forwardChunk, ForwardOptions } from './recurrence';
 import { logSoftmax } from './sampling';
-
-export interface BeamStop {
-  /** Token ids that end a continuation (not part of it). */
-  ids: Set<number>;
-  /** Text that ends a continuation once it appears in the continuation's text. */
-  sequences: string[];
-  /** How much of the decoded text (token healing) was already in the prompt. */
-  healed: string;
-}
+import { firstStop, StopRules } from './stopping';
 
 export interface BeamResult {
   ids: number[];
@@ -83,7 +75,7 @@ export async function beamSearch(
   cache: KvCache,
   first: { logits: Float32Array; iterations: number },
   limits: BeamLimits,
-  stop: BeamStop,
+  stop: StopRules,
   opts: ForwardOptions,
 ): Promise<BeamResult> {
   const { width, maxTokens } = limits;
@@ -91,8 +83,7 @@ export async function beamSearch(
   /** The continuation's text and where its first stop sequence starts (-1: none yet). */
   const textOf = (ids: number[]) => {
     const text = model.tokenizer.decode(ids).slice(stop.healed.length);
-    const at = stop.sequences.map((s) => text.indexOf(s)).filter((i) => i >= 0);
-    return { text, stopAt: at.length ? Math.min(...at) : -1 };
+    return { text, stopAt: firstStop(text, stop.sequences) };
   };
   const hasText = (text: string) => text.trim() !== '';
   let live: Beam[] = [{ ids: [], iterations: [], logProb: 0, rows: cache.saveRows(promptLength), logits: first.logits, logitsIterations: first.iterations }];

@@ -2,7 +2,9 @@
 // benchmarks): generate from text or ids, and score a sequence. Front ends that must stay
 // responsive run it through EngineClient (a worker thread); this class is the worker's body.
 import { CancelSignal, NEVER_CANCELLED } from './cancel';
-import { generate, GenerateRequest, GenerateResult, TokenEvent } from './generate';
+import { generate, GenerateResult } from './generate';
+import { GenerateRequest } from './generateRequest';
+import { TokenEvent } from './stopping';
 import { HuginnModel, StateInit } from './huginnModel';
 import { resolveModelDir } from './modelResolver';
 import { forwardChunk } from './recurrence';

@@ -4,7 +4,8 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { CancelledError, SharedCancelFlag } from './cancel';
 import { EngineInfo, EngineOptions, ScoreRequest, TextGenerateRequest } from './engine';
-import { GenerateResult, TokenEvent } from './generate';
+import { GenerateResult } from './generate';
+import { TokenEvent } from './stopping';
 import { ErrorKind, FromWorker, ToWorker } from './workerProtocol';
 
 export class EngineError extends Error {

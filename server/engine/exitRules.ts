@@ -2,7 +2,7 @@
 // the next-token distribution decoded from it) and decides whether the token has converged.
 // Criteria and default thresholds follow the official generation code
 // (generate_with_adaptive_compute and its exit evaluators).
-import { logSoftmax } from './sampling';
+import { argmax, logSoftmax } from './sampling';
 
 export type ExitCriterion = 'none' | 'kl' | 'minp-kl' | 'entropy-diff' | 'latent-diff' | 'cosine' | 'argmax-stability';
 
@@ -131,8 +131,7 @@ export class ExitEvaluator {
     }
     if (!logits) throw new Error(`exit criterion ${c} needs logits`);
     if (c === 'argmax-stability') {
-      let best = 0;
-      for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+      const best = argmax(logits);
       this.stableFor = best === this.prevArgmax ? this.stableFor + 1 : 0;
       this.prevArgmax = best;
       return { exit: this.stableFor >= this.threshold, value: this.stableFor };

@@ -6,7 +6,7 @@ import { HuginnConfig, embedScale, initStd } from '../../native/model/config';
 import { LoadedManifest, readManifest } from '../../native/model/manifest';
 import { CacheShape, KvCache, KvStrategy, LayerKv } from './kvCache';
 import { Rng } from './random';
-import { createSessions, ModelSessions, SessionOptions } from './sessions';
+import { createSessions, ModelSessions, runGraph, SessionOptions } from './sessions';
 import { TextTokenizer } from './tokenizer';
 
 export type StateInit = 'random' | 'zero';
@@ -72,7 +72,7 @@ export class HuginnModel {
       ...this.positionFeeds(start, ids.length),
       ...this.pastFeeds(cache.prelude, start),
     };
-    const out = await this.sessions.prelude.run(feeds);
+    const out = await runGraph(this.sessions, 'prelude', feeds);
     this.writeNew(cache.prelude, out, start, ids.length);
     return out.injection.data as Float32Array;
   }
@@ -87,7 +87,7 @@ export class HuginnModel {
       ...this.positionFeeds(start, count, cache.skipMask(k, start)),
       ...this.pastFeeds(layers, start),
     };
-    const out = await this.sessions.core.run(feeds);
+    const out = await runGraph(this.sessions, 'core', feeds);
     this.writeNew(layers, out, start, count);
     return out.state_out.data as Float32Array;
   }
@@ -102,7 +102,7 @@ export class HuginnModel {
       ...this.positionFeeds(start, count),
       ...this.pastFeeds(cache.coda, start),
     };
-    const out = await this.sessions.coda.run(feeds);
+    const out = await runGraph(this.sessions, 'coda', feeds);
     return { logits: out.logits.data as Float32Array, commit: () => this.writeNew(cache.coda, out, start, count) };
   }
 

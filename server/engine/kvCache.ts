@@ -92,11 +92,17 @@ export interface CacheShape {
  */
 export type KvStrategy = 'full' | 'latest' | 'skip' | `compress-s${number}` | `compress-r${number}`;
 
+/** A `compress-s{n}` / `compress-r{n}` strategy's kind and n; undefined for the others. */
+function compression(s: string): { kind: 's' | 'r'; n: number } | undefined {
+  const m = /^compress-([sr])(\d+)$/.exec(s);
+  return m ? { kind: m[1] as 's' | 'r', n: Number(m[2]) } : undefined;
+}
+
 export function parseKvStrategy(s: string): KvStrategy {
   if (s === 'full' || s === 'latest' || s === 'skip') return s;
   if (s === 'latest-m4' || s === 'available-m4') return 'latest';
-  const m = /^compress-([sr])(\d+)$/.exec(s);
-  if (m && Number(m[2]) >= 1 && Number(m[2]) <= 4096) return s as KvStrategy;
+  const c = compression(s);
+  if (c && c.n >= 1 && c.n <= 4096) return s as KvStrategy;
   throw new RangeError(`unknown KV cache strategy "${s}" (full, latest, skip, compress-s<n>, compress-r<n>)`);
 }
 
@@ -118,9 +124,9 @@ export class KvCache {
     this.prelude = make(shape.preludeLayers);
     this.coda = make(shape.codaLayers);
     const L = shape.coreLayers;
-    const m = /^compress-([sr])(\d+)$/.exec(strategy);
-    if (m && m[1] === 's') this.slotOf = (k, j) => (k * L + j) % Number(m[2]);
-    else if (m) this.slotOf = (k, j) => Math.floor((k * L + j) / Number(m[2]));
+    const c = compression(strategy);
+    if (c?.kind === 's') this.slotOf = (k, j) => (k * L + j) % c.n;
+    else if (c) this.slotOf = (k, j) => Math.floor((k * L + j) / c.n);
     else this.slotOf = (k, j) => k * L + j;
   }
 

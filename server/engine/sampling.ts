@@ -10,8 +10,6 @@ export interface SamplingOptions {
   topP: number;
 }
 
-export const GREEDY: SamplingOptions = { temperature: 0, topK: 0, topP: 1 };
-
 export function argmax(logits: Float32Array, offset = 0, length = logits.length - offset): number {
   let best = 0;
   let bestValue = -Infinity;
@@ -27,8 +25,7 @@ export function argmax(logits: Float32Array, offset = 0, length = logits.length 
 
 /** Log-softmax of one row of logits (float64: summed over a beam, compared across rules). */
 export function logSoftmax(logits: Float32Array): Float64Array {
-  let max = -Infinity;
-  for (const v of logits) if (v > max) max = v;
+  const max = logits[argmax(logits)];
   let sum = 0;
   for (const v of logits) sum += Math.exp(v - max);
   const lse = max + Math.log(sum);

@@ -8,10 +8,14 @@ import { LoadedManifest } from '../../native/model/manifest';
 
 export type DevicePreference = 'auto' | 'cuda' | 'cpu';
 
+export type GraphName = 'prelude' | 'core' | 'coda';
+
 export interface ModelSessions {
   prelude: ort.InferenceSession;
   core: ort.InferenceSession;
   coda: ort.InferenceSession;
+  /** Each graph's file name (for error messages). */
+  files: Record<GraphName, string>;
   /** Execution provider actually used. */
   provider: 'cuda' | 'cpu';
   /** Why a GPU was not used, when one was allowed. */
@@ -49,7 +53,27 @@ async function createAll(m: LoadedManifest, opts: ort.InferenceSession.SessionOp
     throw failed.reason;
   }
   const [prelude, core, coda] = settled.map((r) => (r as PromiseFulfilledResult<ort.InferenceSession>).value);
-  return { prelude, core, coda };
+  const files = { prelude: path.basename(m.paths.prelude), core: path.basename(m.paths.core), coda: path.basename(m.paths.coda) };
+  return { prelude, core, coda, files };
+}
+
+/** `state float32[1,5,64]` for each feed. */
+function describeFeeds(feeds: Record<string, ort.Tensor>): string {
+  return Object.entries(feeds)
+    .map(([name, t]) => `${name} ${t.type}[${t.dims.join(',')}]`)
+    .join(', ');
+}
+
+/** Runs one graph. onnxruntime's own error names neither the graph nor what it was fed; this one
+ *  does: `core.onnx run failed: <message>; inputs: state float32[1,64], ...`. */
+export async function runGraph(sessions: ModelSessions, graph: GraphName, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
+  try {
+    return await sessions[graph].run(feeds);
+  } catch (e) {
+    // onnxruntime's messages can span lines; the error stays one line (logs, the status bar).
+    const message = String((e as Error)?.message ?? e).replace(/\s*\n\s*/g, ' ');
+    throw new Error(`${sessions.files[graph]} run failed: ${message}; inputs: ${describeFeeds(feeds)}`, { cause: e });
+  }
 }
 
 export class ModelLoadError extends Error {}

@@ -1,6 +1,7 @@
 // Messages between EngineClient (any thread that must stay responsive) and the engine worker.
 import { EngineInfo, EngineOptions, ScoreRequest, TextGenerateRequest } from './engine';
-import { GenerateResult, TokenEvent } from './generate';
+import { GenerateResult } from './generate';
+import { TokenEvent } from './stopping';
 
 export type ToWorker =
   | { type: 'open'; modelDir: string; options: Omit<EngineOptions, 'log'> }

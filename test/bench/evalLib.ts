@@ -4,7 +4,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Engine } from '../../server/engine/engine';
-import { GenerateRequest } from '../../server/engine/generate';
+import { GenerateRequest } from '../../server/engine/generateRequest';
 import { PYTHON, REPO, tmpDir } from '../helpers/reference';
 
 export interface HeldoutSet {

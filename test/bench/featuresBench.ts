@@ -6,7 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Engine } from '../../server/engine/engine';
-import { GenerateRequest, GenerateResult } from '../../server/engine/generate';
+import { GenerateResult } from '../../server/engine/generate';
+import { GenerateRequest } from '../../server/engine/generateRequest';
 import { defaultModelDir } from '../../server/engine/modelResolver';
 import { REPO } from '../helpers/reference';
 import { loadHeldout, mathAccuracy } from './evalLib';

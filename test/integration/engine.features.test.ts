@@ -1,12 +1,15 @@
 // Recurrent inference features on a real (random-weight) model through the real engine:
-// adaptive exit, KV-cache sharing, warm start and self-speculative decoding. Exact where the
-// feature must be exact; bounds where it is approximate.
+// adaptive exit, KV-cache sharing, warm start and self-speculative decoding, and the error a
+// failing graph run gives. Exact where the feature must be exact; bounds where it is approximate.
 import * as assert from 'assert';
+import * as ort from 'onnxruntime-node';
 import { Engine } from '../../server/engine/engine';
-import { generate, GenerateRequest } from '../../server/engine/generate';
+import { generate } from '../../server/engine/generate';
+import { GenerateRequest } from '../../server/engine/generateRequest';
 import { HuginnModel } from '../../server/engine/huginnModel';
 import { forwardChunk } from '../../server/engine/recurrence';
 import { argmax } from '../../server/engine/sampling';
+import { runGraph } from '../../server/engine/sessions';
 import { builtModel } from '../helpers/reference';
 
 describe('recurrent inference features', function () {
@@ -231,6 +234,41 @@ describe('recurrent inference features', function () {
     it('rejects combinations it does not support', async function () {
       await assert.rejects(plain({ speculative: { draftSteps: 2, lookahead: 4 }, warmStart: true }), /cannot be combined/);
       await assert.rejects(plain({ speculative: { draftSteps: 0, lookahead: 4 } }), /draftSteps/);
+    });
+  });
+
+  describe('graph run errors', function () {
+    /** Feeds for the core graph's first iteration on one token, with a state `width` wide. */
+    function coreFeeds(width: number): Record<string, ort.Tensor> {
+      const { nEmbd: h, nHeads, headDim, nLayersInRecurrentBlock: layers } = model.cfg;
+      const feeds: Record<string, ort.Tensor> = {
+        state: new ort.Tensor('float32', new Float32Array(width), [1, width]),
+        injection: new ort.Tensor('float32', new Float32Array(h), [1, h]),
+        position_ids: new ort.Tensor('int64', BigInt64Array.from([0n]), [1]),
+        attn_bias: new ort.Tensor('float32', new Float32Array(1), [1, 1]),
+      };
+      for (let i = 0; i < layers; i++) {
+        feeds[`past_key.${i}`] = new ort.Tensor('float32', new Float32Array(0), [0, nHeads, headDim]);
+        feeds[`past_value.${i}`] = new ort.Tensor('float32', new Float32Array(0), [0, nHeads, headDim]);
+      }
+      return feeds;
+    }
+
+    it('a wrongly shaped input names the graph, and each input with its type and shape', async function () {
+      const { nEmbd: h, nHeads, headDim, nLayersInRecurrentBlock: layers } = model.cfg;
+      await assert.rejects(runGraph(model.sessions, 'core', coreFeeds(h / 2)), (e: Error) => {
+        assert.match(e.message, /^core\.onnx run failed: \S[^\n]*$/);
+        assert.ok(e.message.includes(`; inputs: state float32[1,${h / 2}], injection float32[1,${h}], position_ids int64[1], attn_bias float32[1,1], `), e.message);
+        assert.ok(e.message.includes(`past_key.0 float32[0,${nHeads},${headDim}]`), e.message);
+        assert.ok(e.message.endsWith(`past_value.${layers - 1} float32[0,${nHeads},${headDim}]`), e.message);
+        assert.ok(e.cause instanceof Error, "onnxruntime's error is kept as the cause");
+        return true;
+      });
+    });
+
+    it('the same feeds with the right state width run', async function () {
+      const out = await runGraph(model.sessions, 'core', coreFeeds(model.cfg.nEmbd));
+      assert.strictEqual(out.state_out.dims.join(','), `1,${model.cfg.nEmbd}`);
     });
   });
 });

@@ -1,0 +1,26 @@
+// Beam decoding: the beam search's best continuation (beamSearch.ts) fed through the sink (stops,
+// streaming, finish reason), with its log-probability and the other finished continuations' texts.
+import { beamSearch } from '../beamSearch';
+import { ForwardResult } from '../recurrence';
+import { Decoding } from './decoding';
+
+export async function decodeBeams(d: Decoding, prefill: ForwardResult, width: number, timeUp: () => boolean): Promise<{ logProb: number; alternatives: string[] }> {
+  const { model, req, sink } = d;
+  const best = await beamSearch(
+    model,
+    d.cache,
+    prefill,
+    {
+      width,
+      maxTokens: Math.min(req.maxTokens, d.contextLeft()),
+      timeUp,
+      memoryFull: () => d.cache.bytes >= (req.maxKvBytes ?? Infinity),
+    },
+    d.stop,
+    { ...d.base, exit: req.exit },
+  );
+  best.ids.forEach((id, i) => sink.push(id, best.iterations[i]));
+  // A stop sequence or the token limit was set by the sink.
+  sink.finishReason ??= best.cutShort ?? (best.stopped ? 'eos' : 'context');
+  return { logProb: best.logProb, alternatives: best.alternatives };
+}

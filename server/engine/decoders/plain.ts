@@ -1,0 +1,24 @@
+// Plain decoding, greedy or sampled: one token at a time through the KV cache (with adaptive exit
+// and a warm-started state when asked), or, with useCache off, a full recomputation of the whole
+// sequence per token: the reference path that cached decoding must agree with.
+import { forwardChunk, ForwardResult } from '../recurrence';
+import { sampleToken } from '../sampling';
+import { Decoding, outOfRoom } from './decoding';
+
+export async function decodePlain(d: Decoding, prefill: ForwardResult): Promise<void> {
+  const { model, req, base, sink } = d;
+  let { logits, iterations } = prefill;
+  let lastState: Float32Array = prefill.state.slice(prefill.state.length - model.cfg.nEmbd);
+  while (sink.push(sampleToken(logits, d.sampling, d.rng), iterations)) {
+    if (outOfRoom(d)) return;
+    const token = sink.ids[sink.ids.length - 1];
+    if (req.useCache === false) {
+      d.cache = model.newCache();
+      ({ logits, iterations } = await forwardChunk(model, d.cache, [...req.ids, ...sink.ids], base));
+    } else {
+      const r = await forwardChunk(model, d.cache, [token], { ...base, exit: req.exit, initialState: req.warmStart ? lastState : undefined });
+      ({ logits, iterations } = r);
+      lastState = r.state;
+    }
+  }
+}
