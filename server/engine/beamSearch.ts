@@ -10,6 +10,7 @@ import { KvCache, SavedRows } from './kvCache';
 import { HuginnModel } from './huginnModel';
 import { forwardChunk, ForwardOptions } from './recurrence';
 import { logSoftmax } from './sampling';
+import { matches } from './tokenHealing';
 import { firstStop, StopRules } from './stopping';
 
 export interface BeamResult {
@@ -62,13 +63,18 @@ export interface BeamLimits {
   timeUp: () => boolean;
   /** The KV memory ceiling is reached. */
   memoryFull: () => boolean;
+  /** A finished continuation is a candidate only when its text matches this. */
+  candidate: RegExp;
 }
+
+/** The default candidate rule: a continuation with no text but blanks is no answer. */
+export const NOT_BLANK = /\S/;
 
 /**
  * The best continuation of the prompt in `cache` (whose next-token logits, and the iterations
- * that made them, are `first`) found by a beam search of `limits.width`. Only continuations with
- * text before their stop are candidates: "the line ends here" is no suggestion. The cache ends
- * holding the prompt only.
+ * that made them, are `first`) found by a beam search of `limits.width`. Only continuations whose
+ * text before their stop matches `limits.candidate` are candidates. The cache ends holding the
+ * prompt only.
  */
 export async function beamSearch(
   model: HuginnModel,
@@ -85,7 +91,7 @@ export async function beamSearch(
     const text = model.tokenizer.decode(ids).slice(stop.healed.length);
     return { text, stopAt: firstStop(text, stop.sequences) };
   };
-  const hasText = (text: string) => text.trim() !== '';
+  const isCandidate = (text: string) => matches(limits.candidate, text);
   let live: Beam[] = [{ ids: [], iterations: [], logProb: 0, rows: cache.saveRows(promptLength), logits: first.logits, logitsIterations: first.iterations }];
   let done: Omit<BeamResult, 'alternatives'> | undefined;
   const finished: { text: string; logProb: number }[] = [];
@@ -111,14 +117,14 @@ export async function beamSearch(
           const logProb = beam.logProb + lp[token];
           if (stop.ids.has(token)) {
             const { text } = textOf(beam.ids);
-            if (hasText(text)) finish({ ids: beam.ids, iterations: beam.iterations, logProb, stopped: true }, text);
+            if (isCandidate(text)) finish({ ids: beam.ids, iterations: beam.iterations, logProb, stopped: true }, text);
             continue;
           }
           const next = { ids: [...beam.ids, token], iterations: [...beam.iterations, beam.logitsIterations], logProb, parent: beam };
           const { text, stopAt } = textOf(next.ids);
           if (stopAt >= 0 || next.ids.length >= maxTokens) {
             const before = stopAt >= 0 ? text.slice(0, stopAt) : text;
-            if (hasText(before)) finish({ ids: next.ids, iterations: next.iterations, logProb, stopped: false }, before);
+            if (isCandidate(before)) finish({ ids: next.ids, iterations: next.iterations, logProb, stopped: false }, before);
           } else {
             grown.push(next);
           }

@@ -39,13 +39,16 @@ export interface GenerateRequest {
   /** Token healing: the caller took the prompt's last tokens back, whose text this is; the first
    *  generated token must start with it, and the result's text leaves it out. */
   healedText?: string;
-  /** The first generated token must hold a non-whitespace character (a completion asked for at
-   *  a blank line starts with text on that line, not with more blank lines). */
-  startWithText?: boolean;
+  /** The first generated token's text must match this (a caller's rule, e.g. the editor's for
+   *  ghost text asked for at a blank line). */
+  firstTokenPattern?: RegExp;
   /** Beam width: above 1, the result is the likeliest continuation up to a stop that a beam
    *  search of this width finds (beamSearch.ts), not the greedy one. Greedy only: no sampling,
    *  speculation or warm start. */
   beams?: number;
+  /** Beam search: a finished continuation is a candidate only when its text (up to its stop)
+   *  matches this. Default: any text that is not blank ("stop right here" is no answer). */
+  beamCandidate?: RegExp;
 }
 
 /** Throws a RangeError naming the first thing wrong with `req` for `model`. */
@@ -60,7 +63,7 @@ export function validateRequest(model: HuginnModel, req: GenerateRequest): void 
   if (req.ids.length >= model.cfg.blockSize) throw new RangeError(`prompt of ${req.ids.length} tokens does not fit the context of ${model.cfg.blockSize}`);
   if (req.exit) validateExit(req.exit);
   if (firstTokenMask(model, req)?.length === 0) {
-    throw new RangeError(`no token starts with the healed text ${JSON.stringify(req.healedText)}${req.startWithText ? ' and holds text' : ''}`);
+    throw new RangeError(`no token starts with the healed text ${JSON.stringify(req.healedText ?? '')}${req.firstTokenPattern ? ` and matches ${req.firstTokenPattern}` : ''}`);
   }
   const sp = req.speculative;
   if (sp) {

@@ -2,10 +2,8 @@
 // ends with a token the model rarely saw there (`c` + `la` where training text had `class`). The
 // prompt gives back its last tokens and the first generated token must start with their text, so
 // the model chooses the tokenization it knows. Only the first token is constrained, which keeps
-// plain and speculative decoding alike. The same mask can also require the first token to hold
-// text that can start a line (a completion asked for at a blank line starts on that line, not
-// with more blank lines, nor with a closing bracket: nothing is open on a blank line, and the
-// server's post-processing would cut the closer and leave no ghost text).
+// plain and speculative decoding alike. The same mask can also require the first token's text to
+// match a caller's pattern (the editor's rule for what ghost text at a blank line may start with).
 import { HuginnModel } from './huginnModel';
 
 /** At most this many trailing tokens are given back. */
@@ -13,12 +11,12 @@ const MAX_HEALED_TOKENS = 4;
 
 const masks = new WeakMap<HuginnModel, Map<string, number[]>>();
 
-/** Ids whose text starts with `healed` and, with `needText`, holds a non-whitespace character
- *  that is not a closing bracket (never a special token). */
-function healingMask(model: HuginnModel, healed: string, needText = false): number[] {
+/** Ids whose text starts with `healed` and matches `pattern` when one is given (never a special
+ *  token). */
+function healingMask(model: HuginnModel, healed: string, pattern?: RegExp): number[] {
   let byKey = masks.get(model);
   if (!byKey) masks.set(model, (byKey = new Map()));
-  const key = `${needText ? 't' : '-'}${healed}`;
+  const key = JSON.stringify([healed, pattern?.source, pattern?.flags]);
   let ids = byKey.get(key);
   if (!ids) {
     const texts = model.tokenizer.tokenTexts(model.cfg.vocabSize);
@@ -27,19 +25,25 @@ function healingMask(model: HuginnModel, healed: string, needText = false): numb
     ids = [];
     for (let id = 0; id < texts.length; id++) {
       const t = texts[id];
-      if (!specials.has(id) && t.length > 0 && t.startsWith(healed) && (!needText || /^\s*[^\s)\]}]/.test(t))) ids.push(id);
+      if (!specials.has(id) && t.length > 0 && t.startsWith(healed) && (!pattern || matches(pattern, t))) ids.push(id);
     }
-    if (byKey.size > 1024) byKey.clear(); // one entry per distinct healed text
+    if (byKey.size > 1024) byKey.clear(); // one entry per distinct healed text and pattern
     byKey.set(key, ids);
   }
   return ids;
 }
 
 /** The ids the first generated token may take under a request's constraints (the healed text it
- *  must start with, whether it must hold text), or undefined when it is free. */
-export function firstTokenMask(model: HuginnModel, req: { healedText?: string; startWithText?: boolean }): number[] | undefined {
-  if (req.healedText === undefined && !req.startWithText) return undefined;
-  return healingMask(model, req.healedText ?? '', req.startWithText);
+ *  must start with, the pattern its text must match), or undefined when it is free. */
+export function firstTokenMask(model: HuginnModel, req: { healedText?: string; firstTokenPattern?: RegExp }): number[] | undefined {
+  if (req.healedText === undefined && !req.firstTokenPattern) return undefined;
+  return healingMask(model, req.healedText ?? '', req.firstTokenPattern);
+}
+
+/** A pattern test that ignores the pattern's own state (a /g or /y pattern keeps a lastIndex). */
+export function matches(pattern: RegExp, text: string): boolean {
+  pattern.lastIndex = 0;
+  return pattern.test(text);
 }
 
 /** Leaves only `allowed` in one row of logits (the others -Infinity). */

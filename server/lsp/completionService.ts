@@ -6,12 +6,13 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { CancelledError } from '../engine/cancel';
 import { TextGenerateRequest } from '../engine/engine';
 import { EngineClient, EngineError, RequestHandle } from '../engine/engineClient';
-import { GenerateResult, TokenEvent } from '../engine/generate';
+import { GenerateResult } from '../engine/generate';
+import { TokenEvent } from '../engine/stopping';
 import { cursorWindow, isHighSurrogate, isLowSurrogate } from '../engine/prompt';
 import { CompletionInfo, DepthBudget, ProgressParams, ServerSettings, spansLines } from '../protocol';
 import { CompletionCache } from './completionCache';
 import { ModelHost } from './modelHost';
-import { CursorContext, postprocess } from './postprocess';
+import { BLANK_LINE_START, CursorContext, HAS_TEXT, postprocess } from './postprocess';
 import { CompletionStats } from './stats';
 
 export interface CompletionItemOut {
@@ -144,8 +145,8 @@ function ghostTextRequest(fim: { prefix: string; suffix: string }, ctx: CursorCo
     maxTokens: budget.maxTokens,
     exit: budget.exitThreshold !== null && budget.exitThreshold > 0 ? { criterion: 'kl', threshold: budget.exitThreshold } : undefined,
     stop: ctx.multiline ? ['\n\n'] : ['\n'],
-    // Asked at a blank line, the suggestion is text for that line, not more blank lines.
-    startWithText: ctx.linePrefix.trim() === '' && ctx.lineSuffix.trim() === '',
+    firstTokenPattern: ctx.linePrefix.trim() === '' && ctx.lineSuffix.trim() === '' ? BLANK_LINE_START : undefined,
+    beamCandidate: HAS_TEXT,
     deadline: started + budget.timeCapMs,
     maxKvBytes: KV_CEILING_BYTES,
     beams,

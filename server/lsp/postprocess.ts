@@ -11,6 +11,15 @@ export interface CursorContext {
   multiline: boolean;
 }
 
+/** Ghost text asked for at a blank line starts with text for that line: not with more blank
+ *  lines, nor with a closing bracket (nothing is open on a blank line, and cutUnbalanced would cut
+ *  the closer and leave no ghost text). The engine applies it to the first token. */
+export const BLANK_LINE_START = /^\s*[^\s)\]}]/;
+
+/** A continuation of nothing but blanks is no suggestion ("the line ends here"). The engine's
+ *  beam search takes only candidates that match it. */
+export const HAS_TEXT = /\S/;
+
 const OPEN = '([{';
 const CLOSE = ')]}';
 

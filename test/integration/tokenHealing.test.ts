@@ -7,6 +7,7 @@ import { Engine } from '../../server/engine/engine';
 import { cursorPrompt } from '../../server/engine/prompt';
 import { firstTokenMask, healPrompt } from '../../server/engine/tokenHealing';
 import { defaultModelDir } from '../../server/engine/modelResolver';
+import { BLANK_LINE_START } from '../../server/lsp/postprocess';
 import { copyWithConfig } from '../helpers/reference';
 
 describe('token healing and completion prompts (default model)', function () {
@@ -56,23 +57,23 @@ describe('token healing and completion prompts (default model)', function () {
     if (r.finishReason === 'stop-sequence') assert.ok(engine.model.tokenizer.decode(r.ids).slice(healedText!.length).includes('2'));
   });
 
-  it('startWithText: the first token holds text, the rest is free', async function () {
+  it('a first-token pattern (the editor\'s blank-line rule): the first token holds text, the rest is free', async function () {
     // At the end of a file the model's own first choice is another line break.
     const prompt = 'export function area(r: number): number {\n  return Math.PI * r * r;\n}\n\n';
     const free = await engine.generate({ prompt, steps: 8, maxTokens: 8 });
     assert.ok(/^\s/.test(free.text), `the model starts with text anyway: ${JSON.stringify(free.text)}`);
-    const r = await engine.generate({ prompt, steps: 8, maxTokens: 8, startWithText: true });
+    const r = await engine.generate({ prompt, steps: 8, maxTokens: 8, firstTokenPattern: BLANK_LINE_START });
     assert.ok(/\S/.test(texts()[r.ids[0]]), JSON.stringify(texts()[r.ids[0]]));
   });
 
-  it('startWithText: the first token does not open with a closing bracket (nothing is open on a blank line)', async function () {
+  it('the blank-line rule: the first token does not open with a closing bracket (nothing is open on a blank line)', async function () {
     // The end-to-end test's file: at the blank line after its last statement the likeliest
     // blocks are lone closers, which post-processing would cut to no ghost text at all.
     const prompt = 'def add(a, b):\n    return a + b\n\n\ndef fib(n):\n    """Return the n-th Fibonacci number."""\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n\n\nresult = add(1, 2)\n';
     // (With a first token that only had to hold text, the beam search's answer here was `}`.)
-    const r = await engine.generate({ prompt, steps: 8, maxTokens: 32, stop: ['\n\n'], beams: 4, startWithText: true });
+    const r = await engine.generate({ prompt, steps: 8, maxTokens: 32, stop: ['\n\n'], beams: 4, firstTokenPattern: BLANK_LINE_START });
     assert.match(r.text, /^\s*[^\s)\]}]/, JSON.stringify(r.text));
-    const mask = firstTokenMask(engine.model, { startWithText: true })!;
+    const mask = firstTokenMask(engine.model, { firstTokenPattern: BLANK_LINE_START })!;
     const closers = texts().filter((t) => /^\s*[)\]}]/.test(t)).length;
     assert.ok(closers > 10, `${closers} tokens start with a closer`);
     assert.ok(mask.length > 1000 && mask.every((id) => /^\s*[^\s)\]}]/.test(texts()[id])), `${mask.length} ids allowed`);

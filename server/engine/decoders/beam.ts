@@ -1,6 +1,6 @@
 // Beam decoding: the beam search's best continuation (beamSearch.ts) fed through the sink (stops,
 // streaming, finish reason), with its log-probability and the other finished continuations' texts.
-import { beamSearch } from '../beamSearch';
+import { beamSearch, NOT_BLANK } from '../beamSearch';
 import { ForwardResult } from '../recurrence';
 import { Decoding } from './decoding';
 
@@ -15,6 +15,7 @@ export async function decodeBeams(d: Decoding, prefill: ForwardResult, width: nu
       maxTokens: Math.min(req.maxTokens, d.contextLeft()),
       timeUp,
       memoryFull: () => d.cache.bytes >= (req.maxKvBytes ?? Infinity),
+      candidate: req.beamCandidate ?? NOT_BLANK,
     },
     d.stop,
     { ...d.base, exit: req.exit },
