@@ -72,7 +72,9 @@ export class Engine {
   }
 
   async generate(req: TextGenerateRequest, onToken?: (e: TokenEvent) => void, cancel: CancelSignal = NEVER_CANCELLED): Promise<GenerateResult> {
-    const { ids, healedText } = buildPrompt(this.model, req, req.maxTokens);
+    // A cursor's prompt keeps within the KV ceiling, with room for the answer.
+    const maxPromptTokens = req.maxKvBytes === undefined ? Infinity : Math.floor(req.maxKvBytes / this.model.kvBytesPerToken(req.steps)) - req.maxTokens;
+    const { ids, healedText } = buildPrompt(this.model, req, req.maxTokens, maxPromptTokens);
     return generate(this.model, { ...req, ids, healedText }, onToken, cancel, req.reusePrompt ? this.prompts : undefined);
   }
 

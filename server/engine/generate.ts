@@ -11,7 +11,7 @@ import { GenerateRequest, validateRequest } from './generateRequest';
 import { HuginnModel } from './huginnModel';
 import { parseKvStrategy } from './kvCache';
 import { PromptCache } from './promptCache';
-import { forwardChunk, ForwardResult } from './recurrence';
+import { forwardChunked, ForwardResult, prefillChunkTokens } from './recurrence';
 import { FinishReason, TokenEvent } from './stopping';
 import { firstTokenMask, restrictTo } from './tokenHealing';
 
@@ -75,16 +75,20 @@ export async function generate(
   let prefillMs = 0;
   let decoded: DecoderResult = {};
   try {
-    const prefill = await forwardChunk(model, d.cache, req.ids.slice(reused), { ...d.base, exit: req.exit?.exitInPrefill ? req.exit : undefined });
-    const allowed = firstTokenMask(model, req);
-    if (allowed) restrictTo(prefill.logits, allowed);
+    const prefillOpts = { ...d.base, exit: req.exit?.exitInPrefill ? req.exit : undefined };
+    const prefill = await forwardChunked(model, d.cache, req.ids.slice(reused), prefillOpts, req.prefillChunk ?? prefillChunkTokens(model));
     prefillMs = performance.now() - t0;
-    decoded = await decode(d, prefill, timeUp);
+    if (!req.prefillOnly) {
+      const allowed = firstTokenMask(model, req);
+      if (allowed) restrictTo(prefill.logits, allowed);
+      decoded = await decode(d, prefill, timeUp);
+    }
   } catch (e) {
     if (!(e instanceof CancelledError) || !timeUp()) throw e;
     d.sink.finishReason = 'time';
   } finally {
-    // Even a cancelled request leaves a usable prefix (the cache rolls back unfinished chunks).
+    // Even a cancelled or timed-out request leaves a usable prefix: the prompt chunks it finished
+    // (the cache rolls back only the unfinished one).
     if (prompts && d.cache === cache) prompts.release(cache, req.ids, key);
   }
   const { sink } = d;

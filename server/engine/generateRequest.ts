@@ -34,8 +34,15 @@ export interface GenerateRequest {
   speculative?: SpeculativeOptions;
   /** Wall-clock deadline (Date.now() milliseconds): past it, generation returns what it has. */
   deadline?: number;
-  /** KV-cache memory ceiling in bytes: generation ends (finish reason 'memory') before passing it. */
+  /** KV-cache memory ceiling, in bytes the cache's rows use: generation ends (finish reason
+   *  'memory') before passing it. */
   maxKvBytes?: number;
+  /** Prompt tokens per prefill chunk (recurrence.forwardChunked); default: the model's
+   *  prefillChunkTokens. */
+  prefillChunk?: number;
+  /** Only run the prompt into the prompt cache and generate nothing (background prefill: a later
+   *  request with the same prompt continues from it). */
+  prefillOnly?: boolean;
   /** Token healing: the caller took the prompt's last tokens back, whose text this is; the first
    *  generated token must start with it, and the result's text leaves it out. */
   healedText?: string;
@@ -62,6 +69,9 @@ export function validateRequest(model: HuginnModel, req: GenerateRequest): void 
   if (!Number.isInteger(req.maxTokens) || req.maxTokens < 1) throw new RangeError(`maxTokens must be a positive integer, got ${req.maxTokens}`);
   if (req.ids.length >= model.cfg.blockSize) throw new RangeError(`prompt of ${req.ids.length} tokens does not fit the context of ${model.cfg.blockSize}`);
   if (req.exit) validateExit(req.exit);
+  if (req.prefillChunk !== undefined && (!Number.isInteger(req.prefillChunk) || req.prefillChunk < 1)) {
+    throw new RangeError(`prefillChunk must be a positive integer, got ${req.prefillChunk}`);
+  }
   if (firstTokenMask(model, req)?.length === 0) {
     throw new RangeError(`no token starts with the healed text ${JSON.stringify(req.healedText ?? '')}${req.firstTokenPattern ? ` and matches ${req.firstTokenPattern}` : ''}`);
   }

@@ -40,6 +40,13 @@ export class HuginnModel {
     return this.sessions.provider;
   }
 
+  /** KV-cache bytes one token takes at `steps` iterations with every row kept (float32 keys and
+   *  values of each prelude, core-iteration and coda layer). */
+  kvBytesPerToken(steps: number): number {
+    const { preludeLayers, coreLayers, codaLayers, rowSize } = this.cacheShape;
+    return (preludeLayers + codaLayers + coreLayers * steps) * rowSize * 4 * 2;
+  }
+
   newCache(strategy: KvStrategy = 'full'): KvCache {
     return new KvCache(this.cacheShape, strategy);
   }

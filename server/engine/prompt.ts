@@ -26,10 +26,11 @@ export interface BuiltPrompt {
   healedText?: string;
 }
 
-/** Prompt ids for a request that will generate up to `maxTokens` tokens. */
-export function buildPrompt(model: HuginnModel, src: PromptSource, maxTokens: number): BuiltPrompt {
+/** Prompt ids for a request that will generate up to `maxTokens` tokens; a cursor's prompt also
+ *  keeps to `maxPromptTokens` (what the KV memory ceiling leaves room for). */
+export function buildPrompt(model: HuginnModel, src: PromptSource, maxTokens: number, maxPromptTokens = Infinity): BuiltPrompt {
   if (src.ids) return { ids: src.ids.length ? src.ids : startDocument(model, []) };
-  if (src.fim) return cursorPrompt(model, src.fim.prefix, src.fim.suffix, maxTokens, src.heal ?? false);
+  if (src.fim) return cursorPrompt(model, src.fim.prefix, src.fim.suffix, maxTokens, src.heal ?? false, maxPromptTokens);
   if (typeof src.prompt !== 'string') throw new RangeError('generate needs a prompt, fim or ids');
   const encoded = model.tokenizer.encode(src.prompt);
   const { ids, healedText } = src.heal ? healPrompt(model, encoded) : { ids: encoded, healedText: undefined };
@@ -48,27 +49,45 @@ function startDocument(model: HuginnModel, ids: number[]): number[] {
  * prefix loses its start, the suffix its end). A model without FIM tokens, or whose config says
  * its FIM training did not take, gets a document start and the prefix alone, like a training row.
  */
-export function cursorPrompt(model: HuginnModel, prefix: string, suffix: string, maxTokens: number, heal = false): BuiltPrompt {
+export function cursorPrompt(model: HuginnModel, prefix: string, suffix: string, maxTokens: number, heal = false, maxPromptTokens = Infinity): BuiltPrompt {
   const st = model.manifest.specialTokens;
   const tok = model.tokenizer;
-  const room = Math.max(8, model.cfg.blockSize - Math.min(maxTokens, model.cfg.blockSize / 2) - 3);
+  const room = Math.max(8, Math.min(maxPromptTokens, model.cfg.blockSize - Math.min(maxTokens, model.cfg.blockSize / 2)) - 3);
   const encoded = tok.encodeUntrusted(prefix);
   let { ids: pre, healedText } = heal ? healPrompt(model, encoded) : { ids: encoded, healedText: undefined };
   if (st.fimPrefix === null || st.fimSuffix === null || st.fimMiddle === null || !model.cfg.fillInTheMiddle) {
-    return { ids: startDocument(model, pre.slice(-room)), healedText };
+    return { ids: startDocument(model, keepEnd(pre, room)), healedText };
   }
   let suf = tok.encodeUntrusted(suffix);
   // Keep most of the room for the prefix: it matters more for what comes next.
   suf = suf.slice(0, Math.min(suf.length, Math.floor(room / 4)));
-  pre = pre.slice(-(room - suf.length));
+  pre = keepEnd(pre, room - suf.length);
   return { ids: [st.fimPrefix, ...pre, st.fimSuffix, ...suf, st.fimMiddle], healedText };
 }
 
+/** How far an anchored window's start moves at once: a quarter of the window. */
+const ANCHOR_STEPS = 4;
+
+/**
+ * The end of `ids` that fits in `room`, cut at an anchored start: the start moves in steps of a
+ * quarter of the room, so while the user types at the end, consecutive prompts share their start
+ * and the prompt cache reuses all but the last tokens (a window that slid with every token would
+ * re-run the whole prompt on every keystroke). Keeps between 3/4 of the room and all of it.
+ */
+function keepEnd(ids: number[], room: number): number[] {
+  if (ids.length <= room) return ids;
+  const step = Math.max(1, Math.floor(room / ANCHOR_STEPS));
+  return ids.slice(Math.ceil((ids.length - room) / step) * step);
+}
+
 /** The characters around a cursor that a completion prompt is made of: up to `before` characters
- *  before `offset` and `after` after it, never splitting a surrogate pair. */
+ *  before `offset` (at least 3/4 of that, from an anchored start, as keepEnd does for tokens) and
+ *  `after` after it, never splitting a surrogate pair. */
 export function cursorWindow(text: string, offset: number, before: number, after: number): { prefix: string; suffix: string } {
+  const step = Math.max(1, Math.floor(before / ANCHOR_STEPS));
+  const start = offset > before ? Math.ceil((offset - before) / step) * step : 0;
   return {
-    prefix: safeSlice(text, Math.max(0, offset - before), offset),
+    prefix: safeSlice(text, start, offset),
     suffix: safeSlice(text, offset, Math.min(text.length, offset + after)),
   };
 }

@@ -79,3 +79,34 @@ export async function forwardChunk(model: HuginnModel, cache: KvCache, ids: numb
     throw e;
   }
 }
+
+/** Multiply-accumulates one core graph run may take during a prefill: chunks this size keep one
+ *  run near a quarter second on a 2-core CPU at huginn-0125's size (16 tokens a run there), so a
+ *  cancellation waits that long at most; a small model's whole prompt is one chunk. */
+const PREFILL_MACS_PER_RUN = 2.5e10;
+
+/** Prompt tokens per prefill chunk for this model. */
+export function prefillChunkTokens(model: HuginnModel): number {
+  const { nEmbd: h, intermediateSize: ff, nLayersInRecurrentBlock: layers } = model.cfg;
+  const macsPerToken = layers * (4 * h * h + 3 * h * ff);
+  return Math.max(1, Math.floor(PREFILL_MACS_PER_RUN / macsPerToken));
+}
+
+/**
+ * A prompt's forward in chunks of at most `chunk` tokens, each committed to the cache as it
+ * finishes: a cancelled or timed-out prefill keeps the chunks it finished (the prompt cache
+ * reuses them), and a cancellation waits for one chunk's graph run at most. The result is the
+ * last chunk's. Chunked and one-shot prefills compute the same values (each position's initial
+ * state is seeded by its position; attention over cached rows is attention over the chunk),
+ * except that an adaptive exit in the prefill decides per chunk.
+ */
+export async function forwardChunked(model: HuginnModel, cache: KvCache, ids: number[], opts: ForwardOptions, chunk: number): Promise<ForwardResult> {
+  if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`prefill chunk must be a positive integer, got ${chunk}`);
+  let result: ForwardResult | undefined;
+  for (let at = 0; at < ids.length; at += chunk) {
+    const last = at + chunk >= ids.length;
+    result = await forwardChunk(model, cache, ids.slice(at, at + chunk), { ...opts, numLogits: last ? opts.numLogits : 1 });
+  }
+  if (!result) throw new RangeError('forward of an empty chunk');
+  return result;
+}

@@ -13,6 +13,7 @@ import { CompletionInfo, DepthBudget, ProgressParams, ServerSettings, spansLines
 import { CompletionCache } from './completionCache';
 import { ModelHost } from './modelHost';
 import { BLANK_LINE_START, CursorContext, HAS_TEXT, postprocess } from './postprocess';
+import { kvCeilingBytes } from './memory';
 import { CompletionStats } from './stats';
 
 export interface CompletionItemOut {
@@ -24,12 +25,12 @@ export interface CompletionItemOut {
 export class PositionError extends Error {}
 
 const PROGRESS_EVERY_MS = 250;
-/** The KV cache of one completion never grows past this. */
-const KV_CEILING_BYTES = 1 << 30;
 
 export class CompletionService {
   private readonly cache = new CompletionCache<CompletionInfo>();
   private readonly inFlight = new Map<string, RequestHandle<GenerateResult>>();
+  /** The KV ceiling, measured once per loaded engine (the memory left once its model is in). */
+  private kvCeiling: { engine: EngineClient; bytes: number } | undefined;
   private nextId = 1;
 
   constructor(
@@ -74,7 +75,8 @@ export class CompletionService {
     if (!engine || token.isCancellationRequested) return [];
 
     const streamed = new StreamedTokens((p) => this.progress({ requestId, uri: doc.uri, ...p }), started);
-    const handle = engine.generate(ghostTextRequest({ prefix, suffix }, ctx, budget, beamWidth, started), (e) => {
+    if (this.kvCeiling?.engine !== engine) this.kvCeiling = { engine, bytes: kvCeilingBytes() };
+    const handle = engine.generate(ghostTextRequest({ prefix, suffix }, ctx, budget, beamWidth, started, this.kvCeiling.bytes), (e) => {
       if (streamed.length === 0) this.stats.counters.computed++;
       streamed.add(e);
     });
@@ -136,7 +138,7 @@ function cursorIn(doc: TextDocument, position: { line: number; character: number
 }
 
 /** The engine request for ghost text at a cursor, under the request's depth budget. */
-function ghostTextRequest(fim: { prefix: string; suffix: string }, ctx: CursorContext, budget: DepthBudget, beams: number, started: number): TextGenerateRequest {
+function ghostTextRequest(fim: { prefix: string; suffix: string }, ctx: CursorContext, budget: DepthBudget, beams: number, started: number, maxKvBytes: number): TextGenerateRequest {
   return {
     fim,
     reusePrompt: true,
@@ -148,7 +150,7 @@ function ghostTextRequest(fim: { prefix: string; suffix: string }, ctx: CursorCo
     firstTokenPattern: ctx.linePrefix.trim() === '' && ctx.lineSuffix.trim() === '' ? BLANK_LINE_START : undefined,
     beamCandidate: HAS_TEXT,
     deadline: started + budget.timeCapMs,
-    maxKvBytes: KV_CEILING_BYTES,
+    maxKvBytes,
     beams,
   };
 }

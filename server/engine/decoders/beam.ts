@@ -14,7 +14,7 @@ export async function decodeBeams(d: Decoding, prefill: ForwardResult, width: nu
       width,
       maxTokens: Math.min(req.maxTokens, d.contextLeft()),
       timeUp,
-      memoryFull: () => d.cache.bytes >= (req.maxKvBytes ?? Infinity),
+      memoryFull: () => d.cache.usedBytes >= (req.maxKvBytes ?? Infinity),
       candidate: req.beamCandidate ?? NOT_BLANK,
     },
     d.stop,

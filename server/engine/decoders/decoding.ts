@@ -42,6 +42,6 @@ export function newDecoding(model: HuginnModel, req: GenerateRequest, cache: KvC
 /** Ends the generation (with its reason) once the context or the KV memory ceiling is reached. */
 export function outOfRoom(d: Decoding): boolean {
   if (d.contextLeft() <= 0) d.sink.finishReason = 'context';
-  else if (d.cache.bytes >= (d.req.maxKvBytes ?? Infinity)) d.sink.finishReason = 'memory';
+  else if (d.cache.usedBytes >= (d.req.maxKvBytes ?? Infinity)) d.sink.finishReason = 'memory';
   return d.sink.done;
 }
