@@ -16,7 +16,8 @@ import { Manifest, MANIFEST_FORMAT, MANIFEST_VERSION, specialTokensFrom, WeightD
 import { Graph, OPSET, WeightsFile } from './onnxGraph';
 import { HuginnGraphWriter } from './huginnGraphs';
 
-export const BUILDER_VERSION = 'huginn-onnx-builder/1';
+/** Recorded in each manifest. 2: int4 builds quantize the LM head and the embedding. */
+export const BUILDER_VERSION = 'huginn-onnx-builder/2';
 
 export interface BuildProgress {
   /** bytesWritten / bytesTotal: increasing, 1 after the last tensor. */

@@ -1,9 +1,10 @@
 // The builder's contract beyond the numbers: the size estimate, progress, cancellation, the disk
-// space check and leftovers of killed builds.
+// space check, leftovers of killed builds, and one copy of a tied embedding in int4 builds.
 import * as assert from 'assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { onnx } from 'onnx-proto';
 import { BuildCancelled, BuildProgress, buildModel, estimateBuildSize, NotEnoughDiskSpace } from '../../native/builder/build';
 import { readManifest, WEIGHT_DTYPES } from '../../native/model/manifest';
 import { makeCheckpoint, tmpDir } from '../helpers/reference';
@@ -18,6 +19,21 @@ function freshOut(prefix: string): { parent: string; out: string } {
 
 function folderBytes(dir: string): number {
   return fs.readdirSync(dir).reduce((a, f) => a + fs.statSync(path.join(dir, f)).size, 0);
+}
+
+/** Initializers of a built graph by name, with their external-data offset. */
+function initializers(file: string): Map<string, { dataType: number; dims: number[]; offset: number }> {
+  const model = onnx.ModelProto.decode(fs.readFileSync(file));
+  return new Map(
+    model.graph!.initializer!.map((t) => [
+      t.name!,
+      {
+        dataType: t.dataType!,
+        dims: (t.dims ?? []).map(Number),
+        offset: Number(t.externalData?.find((e) => e.key === 'offset')?.value ?? -1),
+      },
+    ]),
+  );
 }
 
 describe('model builder', function () {
@@ -54,6 +70,7 @@ describe('model builder', function () {
     assert.strictEqual(last.bytesTotal, fs.statSync(path.join(out, 'weights.bin')).size);
     const tensors = seen.map((p) => p.tensor);
     assert.strictEqual(new Set(tensors).size, tensors.length, 'each tensor once');
+    assert.ok(tensors.includes('transformer.wte.weight.q4'), tensors.join(', '));
     assert.ok(tensors.includes('transformer.core_block.1.mlp.fc.weight.q4_scales'), tensors.join(', '));
   });
 
@@ -132,5 +149,21 @@ describe('model builder', function () {
     fs.mkdirSync(running);
     await buildModel({ checkpointDir: checkpoint, outDir: out, dtype: 'fp32' });
     assert.deepStrictEqual(fs.readdirSync(parent).sort(), ['model', path.basename(running)].sort());
+  });
+
+  it('stores a tied embedding once in int4 builds: 4-bit rows for the prelude, the same bytes as the LM head', async function () {
+    const { out } = freshOut('tied');
+    await buildModel({ checkpointDir: checkpoint, outDir: out, dtype: 'int4' });
+    const prelude = initializers(path.join(out, 'prelude.onnx'));
+    const coda = initializers(path.join(out, 'coda.onnx'));
+    for (const suffix of ['.q4', '.q4_scales', '.q4_zero_points']) {
+      const key = `transformer.wte.weight${suffix}`;
+      assert.ok(prelude.has(key) && coda.has(key), key);
+      assert.strictEqual(prelude.get(key)!.offset, coda.get(key)!.offset, key);
+    }
+    // [V, 2 blocks of 16 bytes] for GatherBlockQuantized, [V, 2, 16] for MatMulNBits.
+    assert.deepStrictEqual(prelude.get('transformer.wte.weight.q4')!.dims, [SHAPE.vocab, 32]);
+    assert.deepStrictEqual(coda.get('transformer.wte.weight.q4')!.dims, [SHAPE.vocab, 2, 16]);
+    for (const g of [prelude, coda]) assert.ok(!g.has('transformer.wte.weight'), 'no fp32 embedding');
   });
 });
