@@ -10,6 +10,10 @@
 // keys/values as [P, H, D] (token-major, so the engine can pass a prefix of a preallocated
 // buffer without copying), an additive mask `attn_bias` [S, P+S], and returns only the S new
 // keys/values: outputs are copied on every run, so fetching the whole cache would be wasteful.
+//
+// Weights by dtype: fp32 as is; fp16 for the block and adapter matmuls (embedding and LM head
+// fp32); int4 (4-bit blocks of 32) for those matmuls, the LM head and the embedding, whose rows
+// are dequantized on lookup. Norm weights, qk bias, adapter bias and RoPE tables stay fp32.
 import { Graph, DataType, MS_DOMAIN } from './onnxGraph';
 import { HuginnCheckpoint, blockTensorNames, BlockGroup, TOP_LEVEL } from '../model/checkpoint';
 import { HuginnConfig, embedScale } from '../model/config';
@@ -64,16 +68,30 @@ export class HuginnGraphWriter {
 
   // --- helpers that mirror the architecture ---
 
+  /**
+   * A [n, k] weight as 4-bit blocks in the layout MatMulNBits and GatherBlockQuantized share:
+   * packed nibbles (n rows of ceil(k / 32) blocks of 16 bytes), one float scale per block and
+   * packed zero points (ceil(blocks / 2) bytes per row). The bytes are stored once per weight;
+   * `layout` only picks the shapes a graph declares: MatMulNBits wants [n, blocks, 16] with flat
+   * scales and zero points, GatherBlockQuantized wants every input 2-D with rows first.
+   */
+  private int4(g: Graph, w: LinearWeight, layout: 'matmul' | 'gather'): [packed: string, scales: string, zeroPoints: string] {
+    let q: ReturnType<typeof quantizeInt4> | undefined;
+    const quant = () => (q ??= quantizeInt4(w.read(), w.n, w.k));
+    const blocks = Math.ceil(w.k / INT4_BLOCK);
+    const zpBytes = Math.ceil(blocks / 2);
+    const gather = layout === 'gather';
+    return [
+      g.weight(`${w.key}.q4`, DataType.UINT8, gather ? [w.n, (blocks * INT4_BLOCK) / 2] : [w.n, blocks, INT4_BLOCK / 2], () => quant().packed),
+      g.weight(`${w.key}.q4_scales`, DataType.FLOAT, gather ? [w.n, blocks] : [w.n * blocks], () => quant().scales),
+      g.weight(`${w.key}.q4_zero_points`, DataType.UINT8, gather ? [w.n, zpBytes] : [w.n * zpBytes], () => quant().zeroPoints),
+    ];
+  }
+
   private linear(g: Graph, x: string, w: LinearWeight, leaf: string): string {
     return g.scope(leaf, () => {
       if (this.dtype === 'int4') {
-        let q: ReturnType<typeof quantizeInt4> | undefined;
-        const quant = () => (q ??= quantizeInt4(w.read(), w.n, w.k));
-        const nBlocks = Math.ceil(w.k / INT4_BLOCK);
-        const packed = g.weight(`${w.key}.q4`, DataType.UINT8, [w.n, nBlocks, INT4_BLOCK / 2], () => quant().packed);
-        const scales = g.weight(`${w.key}.q4_scales`, DataType.FLOAT, [w.n * nBlocks], () => quant().scales);
-        const zps = g.weight(`${w.key}.q4_zero_points`, DataType.UINT8, [w.n * Math.ceil(nBlocks / 2)], () => quant().zeroPoints);
-        return g.node('MatMulNBits', [x, packed, scales, zps], {
+        return g.node('MatMulNBits', [x, ...this.int4(g, w, 'matmul')], {
           domain: MS_DOMAIN,
           attrs: { K: w.k, N: w.n, bits: 4, block_size: INT4_BLOCK },
         })[0];
@@ -210,6 +228,20 @@ export class HuginnGraphWriter {
     });
   }
 
+  /** Rows of the embedding for `ids` [S] -> [S, h]. int4 builds store it in 4-bit blocks and
+   *  dequantize only the rows looked up (GatherBlockQuantized, CPU EP: uint8 data with bits 4,
+   *  gather axis 0, quantize axis last), which gives rows padded to whole blocks: sliced to h. */
+  private embed(g: Graph, ids: string): string {
+    if (this.dtype !== 'int4') return g.op('Gather', [this.vector(g, TOP_LEVEL.wte), ids], { axis: 0 });
+    const [packed, scales, zeroPoints] = this.int4(g, this.full(TOP_LEVEL.wte), 'gather');
+    const rows = g.node('GatherBlockQuantized', [packed, ids, scales, zeroPoints], {
+      domain: MS_DOMAIN,
+      attrs: { gather_axis: 0, quantize_axis: 1, block_size: INT4_BLOCK, bits: 4 },
+    })[0];
+    const h = this.cfg.nEmbd;
+    return h % INT4_BLOCK === 0 ? rows : g.op('Slice', [rows, g.constInt64([0]), g.constInt64([h]), g.constInt64([1])]);
+  }
+
   /** Inputs shared by every graph: positions (for RoPE) and the additive attention mask. */
   private positional(g: Graph): Shared {
     const positions = g.input('position_ids', DataType.INT64, ['S']);
@@ -229,8 +261,7 @@ export class HuginnGraphWriter {
     const h = this.cfg.nEmbd;
     const ids = g.input('input_ids', DataType.INT64, ['S']);
     const shared = this.positional(g);
-    const wte = this.vector(g, TOP_LEVEL.wte);
-    let x = g.scope('embed', () => g.op('Mul', [g.op('Gather', [wte, ids], { axis: 0 }), g.constFloat(embedScale(this.cfg))]));
+    let x = g.scope('embed', () => g.op('Mul', [this.embed(g, ids), g.constFloat(embedScale(this.cfg))]));
     for (let i = 0; i < this.cfg.nLayersInPrelude; i++) x = this.block(g, x, 'prelude', i, i, shared);
     let injection = this.linear(g, x, this.columns(TOP_LEVEL.adapter, h, 2 * h), 'adapter_embeds');
     if (this.cfg.bias) injection = g.op('Add', [injection, this.vector(g, TOP_LEVEL.adapterBias)]);
@@ -257,8 +288,12 @@ export class HuginnGraphWriter {
     // Only the last num_logits positions need the (large) LM head.
     const last = g.op('Slice', [x, g.op('Neg', [numLogits]), g.constInt64([Number.MAX_SAFE_INTEGER]), g.constInt64([0])]);
     const normed = this.rmsNorm(g, last, TOP_LEVEL.lnF, 'ln_f_out');
-    const head = this.vector(g, this.ck.lmHeadName);
-    const logits = g.scope('lm_head', () => g.op('Gemm', [normed, head], { transB: 1 }));
+    // int4: the head is the largest matrix and is read in full for every token (with a tied
+    // embedding its 4-bit bytes are the prelude's). Otherwise it stays fp32, as Gemm reads it.
+    const logits =
+      this.dtype === 'int4'
+        ? this.linear(g, normed, this.full(this.ck.lmHeadName), 'lm_head')
+        : g.scope('lm_head', () => g.op('Gemm', [normed, this.vector(g, this.ck.lmHeadName)], { transB: 1 }));
     g.output('logits', DataType.FLOAT, ['N', this.cfg.vocabSize], logits);
   }
 }

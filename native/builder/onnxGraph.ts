@@ -21,42 +21,78 @@ function attribute(name: string, v: AttrValue): onnx.IAttributeProto {
   return { name, type: T.FLOATS, floats: v.floats };
 }
 
+/** Bytes per element of the tensor types the builder writes. */
+const ELEMENT_BYTES: Record<number, number> = {
+  [DataType.FLOAT]: 4,
+  [DataType.FLOAT16]: 2,
+  [DataType.UINT8]: 1,
+  [DataType.INT64]: 8,
+};
+
+/** Called after each tensor reaches the weights file; `end` is the file offset written up to. */
+export type TensorWritten = (key: string, end: number) => void;
+
+interface Placement {
+  offset: number;
+  length: number;
+}
+
 /**
- * The external-data file shared by all graphs of a model. Each tensor is written once (keyed by
- * name) and page-aligned so onnxruntime can memory-map it; graphs that use the same weight (the
- * embedding in the prelude and as the tied LM head) reference the same bytes.
+ * The external-data file shared by all graphs of a model. Building is in two phases: graphs
+ * `place` their weights (each tensor once, keyed by name, page-aligned so onnxruntime can
+ * memory-map it; graphs that use the same weight, such as the embedding in the prelude and the
+ * tied LM head in the coda, reference the same bytes), which fixes every offset and the file's
+ * size from the shapes alone; then `write` produces the bytes tensor by tensor, yielding between
+ * tensors so that a build can report progress and be cancelled.
  */
 export class WeightsFile {
-  private fd: number;
-  private offset = 0;
-  private readonly written = new Map<string, { offset: number; length: number }>();
+  private end = 0;
+  private readonly placed = new Map<string, Placement>();
+  private readonly pending: { key: string; at: Placement; data: (() => Uint8Array) | null }[] = [];
   static readonly ALIGN = 4096;
 
-  constructor(readonly filePath: string, readonly location: string) {
-    this.fd = fs.openSync(filePath, 'w');
+  constructor(readonly location: string) {}
+
+  /** Reserves `length` bytes under `key`, once; later calls return the same place. */
+  place(key: string, length: number, data: () => Uint8Array): Placement {
+    const existing = this.placed.get(key);
+    if (existing) {
+      if (existing.length !== length) throw new Error(`weight ${key}: ${length} bytes requested, ${existing.length} placed`);
+      return existing;
+    }
+    const at = { offset: this.end + ((WeightsFile.ALIGN - (this.end % WeightsFile.ALIGN)) % WeightsFile.ALIGN), length };
+    this.end = at.offset + length;
+    this.placed.set(key, at);
+    this.pending.push({ key, at, data });
+    return at;
   }
 
-  /** Writes the bytes produced by `data` under `key`, once; later calls return the same place. */
-  write(key: string, data: () => Uint8Array): { offset: number; length: number } {
-    const existing = this.written.get(key);
-    if (existing) return existing;
-    const bytes = data();
-    const pad = (WeightsFile.ALIGN - (this.offset % WeightsFile.ALIGN)) % WeightsFile.ALIGN;
-    if (pad) fs.writeSync(this.fd, Buffer.alloc(pad), 0, pad, this.offset);
-    this.offset += pad;
-    fs.writeSync(this.fd, bytes, 0, bytes.byteLength, this.offset);
-    const entry = { offset: this.offset, length: bytes.byteLength };
-    this.offset += bytes.byteLength;
-    this.written.set(key, entry);
-    return entry;
-  }
-
+  /** The file's size once written (known after placing). */
   get size(): number {
-    return this.offset;
+    return this.end;
   }
 
-  close(): void {
-    fs.closeSync(this.fd);
+  /**
+   * Writes every placed tensor to `filePath` in order. `beforeTensor` runs before each one (throw
+   * there to stop: the file is closed, the caller removes it); `written` after each.
+   */
+  async write(filePath: string, beforeTensor: () => void, written: TensorWritten = () => {}): Promise<void> {
+    const fd = fs.openSync(filePath, 'w');
+    try {
+      for (const p of this.pending) {
+        beforeTensor();
+        const bytes = p.data!();
+        p.data = null; // let the source (and its quantisation) be collected
+        if (bytes.byteLength !== p.at.length) throw new Error(`weight ${p.key}: ${bytes.byteLength} bytes, ${p.at.length} placed`);
+        // Alignment gaps are left as holes, which read as zeros.
+        fs.writeSync(fd, bytes, 0, bytes.byteLength, p.at.offset);
+        written(p.key, p.at.offset + p.at.length);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      fs.ftruncateSync(fd, this.end);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 }
 
@@ -138,10 +174,15 @@ export class Graph {
     return name;
   }
 
-  /** A weight stored in the shared external-data file under `key`. */
+  /** A weight stored in the shared external-data file under `key`; `data` runs when the file is
+   *  written and must give exactly `dims` elements of `elemType`. A graph may declare another
+   *  shape for bytes another graph placed (the tied embedding: 2-D for GatherBlockQuantized,
+   *  3-D for MatMulNBits). */
   weight(key: string, elemType: number, dims: number[], data: () => Float32Array | Uint16Array | Uint8Array): string {
     if (!this.initNames.has(key)) {
-      const { offset, length } = this.weights.write(key, () => bytesOf(data()));
+      const length = dims.reduce((a, d) => a * d, ELEMENT_BYTES[elemType] ?? NaN);
+      if (!Number.isFinite(length)) throw new Error(`weight ${key}: unsupported element type ${elemType}`);
+      const { offset } = this.weights.place(key, length, () => bytesOf(data()));
       this.initializers.push({
         name: key,
         dataType: elemType,

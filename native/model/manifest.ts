@@ -8,6 +8,10 @@ import { CheckpointError, resolveInside } from './safetensors';
 export const MANIFEST_FORMAT = 'recurrent-copilot/huginn-onnx';
 export const MANIFEST_VERSION = 1;
 
+/** Marks the temporary folder of a build in progress (`<out>.building-<pid>-<nonce>`): renamed to
+ *  `<out>` when complete, never a model folder itself, even with a manifest already written. */
+export const BUILDING_MARK = '.building-';
+
 export interface SpecialTokens {
   bos: number | null;
   eos: number | null;
@@ -46,6 +50,9 @@ export interface LoadedManifest extends Manifest {
 }
 
 export function readManifest(dir: string): LoadedManifest {
+  if (path.basename(path.resolve(dir)).includes(BUILDING_MARK)) {
+    throw new CheckpointError(`${dir} is the temporary folder of an unfinished build, not a model folder; build the model again`);
+  }
   const file = path.join(dir, 'manifest.json');
   if (!fs.existsSync(file)) throw new CheckpointError(`no manifest.json in ${dir} (not a built model folder)`);
   let m: Manifest;

@@ -9,26 +9,13 @@ import { Engine } from '../../server/engine/engine';
 import { GenerateResult } from '../../server/engine/generate';
 import { GenerateRequest } from '../../server/engine/generateRequest';
 import { defaultModelDir } from '../../server/engine/modelResolver';
+import { PROMPTS } from '../helpers/prompts';
 import { REPO } from '../helpers/reference';
 import { loadHeldout, mathAccuracy } from './evalLib';
 import { writeChart } from './charts';
 
 const MAX_TOKENS = Number(process.env.FEATURES_TOKENS ?? 32);
 const PER_SET = Number(process.env.FEATURES_PER_SET ?? 40);
-const PROMPTS = [
-  'def fibonacci(n):\n    ',
-  'import numpy as np\n\ndef normalize(v):\n    return ',
-  'for i in range(10):\n    if i % 2 == 0:\n        ',
-  'class Stack:\n    def __init__(self):\n        self.items = []\n\n    def push(self, x):\n        ',
-  'const sum = (a, b) => ',
-  'function isEven(n) {\n  return ',
-  'a = 3\nq = 5\nb = a\nc = b\nprint(c)\n',
-  '((2 + 5) * 3 - 4) % 10 = ',
-  '4821 + 377 = ',
-  'x = [1, 2, 3]\ny = [v * 2 for v in ',
-  'if __name__ == "__main__":\n    ',
-  '# compute the mean of a list\ndef mean(xs):\n    ',
-];
 
 type Options = Omit<GenerateRequest, 'ids' | 'maxTokens'>;
 

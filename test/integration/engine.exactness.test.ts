@@ -1,7 +1,7 @@
 // The engine against the PyTorch reference on random checkpoints in the official format:
 // fp32 within 1e-4 relative for a full forward and for prefill + cached decode at steps 1, 4 and
-// 32; fp16 within 2e-3; int4 within the documented bound; greedy output identical between the
-// cached and uncached paths and equal to the reference's.
+// 32; fp16 within 2e-3; int4 (block matmuls, LM head and embedding 4-bit) within the documented
+// bound; greedy output identical between the cached and uncached paths and equal to the reference's.
 import * as assert from 'assert';
 import * as path from 'path';
 import { buildModel } from '../../native/builder/build';
@@ -11,8 +11,14 @@ import { Engine } from '../../server/engine/engine';
 import { forwardChunk } from '../../server/engine/recurrence';
 import { CheckpointShape, makeCheckpoint, referenceGreedy, referenceLogits, relativeError, tmpDir } from '../helpers/reference';
 
-/** Error bound of 4-bit weights on these random models, measured (see README, "Precision"). */
-export const INT4_BOUND = 0.15;
+/**
+ * Error bound of int4 builds on these random models (see README, "Precision"). Each 4-bit matrix
+ * of random weights has ~0.08 relative error (a block's 16 levels span ~4 standard deviations);
+ * through the blocks this compounds to ~0.11, and the 4-bit LM head and embedding add their own
+ * ~0.08 in quadrature: measured 0.144 – 0.198 over 9 random checkpoints (these 3 shapes, seeds
+ * 1-3, steps 4 and 32; 0.094 – 0.151 with the head and embedding in fp32).
+ */
+export const INT4_BOUND = 0.22;
 
 const SHAPES: Record<string, CheckpointShape> = {
   // huginn-0125's layout (2 prelude, 4 core, 2 coda, qk bias, tied) at a small width.
@@ -74,26 +80,32 @@ describe('engine exactness against the PyTorch reference', function () {
     });
   }
 
-  describe('reduced precision (huginnLike shape)', function () {
-    let checkpoint: string;
-    before(() => {
-      checkpoint = makeCheckpoint(SHAPES.huginnLike);
-    });
-    for (const [dtype, bound] of [['fp16', 2e-3], ['int4', INT4_BOUND]] as const) {
+  // int4 also on the narrow shape: an untied head, and an embedding width (40) that is not a
+  // whole number of 4-bit blocks (GatherBlockQuantized returns padded rows, sliced back).
+  const reduced: [string, WeightDtype, number][] = [
+    ['huginnLike', 'fp16', 2e-3],
+    ['huginnLike', 'int4', INT4_BOUND],
+    ['narrow', 'int4', INT4_BOUND],
+  ];
+  for (const [shapeName, dtype, bound] of reduced) {
+    describe(`reduced precision: ${dtype} (${shapeName} shape)`, function () {
+      let checkpoint: string;
+      let model: HuginnModel;
+      const ids = IDS.filter((i) => i < SHAPES[shapeName].vocab);
+      before(async function () {
+        checkpoint = makeCheckpoint(SHAPES[shapeName]);
+        model = await HuginnModel.load(await built(checkpoint, dtype), { device: 'cpu', threads: 1 });
+      });
+      after(() => model?.release());
       for (const steps of [4, 32]) {
         it(`${dtype} within ${bound} at steps=${steps}`, async function () {
-          const model = await HuginnModel.load(await built(checkpoint, dtype), { device: 'cpu', threads: 1 });
-          try {
-            const err = relativeError(await engineLogits(model, IDS, steps, 4), referenceLogits(checkpoint, IDS, steps));
-            console.log(`      ${dtype} steps=${steps}: relative error ${err.toExponential(2)}`);
-            assert.ok(err < bound, `relative error ${err}`);
-          } finally {
-            await model.release();
-          }
+          const err = relativeError(await engineLogits(model, ids, steps, 4), referenceLogits(checkpoint, ids, steps));
+          console.log(`      ${dtype} steps=${steps}: relative error ${err.toExponential(2)}`);
+          assert.ok(err < bound, `relative error ${err}`);
         });
       }
-    }
-  });
+    });
+  }
 
   describe('greedy generation', function () {
     let checkpoint: string;
