@@ -6,7 +6,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { buildModel } from '../../native/builder/build';
+import { BUILDER_VERSION, buildModel } from '../../native/builder/build';
 import { WeightDtype } from '../../native/model/manifest';
 import { HuginnCheckpoint, CheckpointError } from '../../native/model/checkpoint';
 
@@ -23,7 +23,8 @@ export function modelCacheRoot(): string {
 
 function fingerprint(ck: HuginnCheckpoint, dtype: WeightDtype): string {
   const hash = crypto.createHash('sha256');
-  hash.update(`dtype=${dtype}\n`);
+  // A new builder version writes different graphs (e.g. the 4-bit LM head): stale builds rebuild.
+  hash.update(`builder=${BUILDER_VERSION}\ndtype=${dtype}\n`);
   for (const f of ck.sourceFiles) {
     const st = fs.statSync(f);
     hash.update(`${path.basename(f)}\t${st.size}\t${st.mtimeMs}\n`);
