@@ -14,6 +14,8 @@ import { SessionOptions } from './sessions';
 import { WeightDtype } from '../../native/model/manifest';
 
 export interface EngineOptions extends SessionOptions {
+  /** Bytes of memory available, instead of the system's figure (tests of the memory guard). */
+  availableMemory?: number;
   /** dtype used when `model` is a checkpoint that must be built. */
   buildDtype?: WeightDtype;
   log?: (line: string) => void;

@@ -1,10 +1,12 @@
 // One loaded Huginn model: its manifest, tokenizer and the three onnxruntime sessions, with one
 // method per graph. The recurrence itself is driven from TypeScript (see recurrence.ts), one core
 // run per iteration, so the iteration count can change per request and per token.
+import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
 import { HuginnConfig, embedScale, initStd } from '../../native/model/config';
 import { LoadedManifest, readManifest } from '../../native/model/manifest';
 import { CacheShape, KvCache, KvStrategy, LayerKv } from './kvCache';
+import { checkMemory } from './memory';
 import { Rng } from './random';
 import { createSessions, ModelSessions, runGraph, SessionOptions } from './sessions';
 import { TextTokenizer } from './tokenizer';
@@ -29,8 +31,10 @@ export class HuginnModel {
     };
   }
 
-  static async load(dir: string, options: SessionOptions = {}): Promise<HuginnModel> {
+  static async load(dir: string, options: SessionOptions & { availableMemory?: number } = {}): Promise<HuginnModel> {
     const manifest = readManifest(dir);
+    // On a GPU the weights live in its memory; everywhere else they must fit in RAM.
+    if (options.device !== 'cuda') checkMemory(`the model in ${dir}`, fs.statSync(manifest.paths.weights).size, manifest.dtype, options.availableMemory);
     const tokenizer = new TextTokenizer(manifest.paths.tokenizer);
     const sessions = await createSessions(manifest, options);
     return new HuginnModel(manifest, sessions, tokenizer);

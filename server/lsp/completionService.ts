@@ -13,7 +13,7 @@ import { CompletionInfo, DepthBudget, ProgressParams, ServerSettings, spansLines
 import { CompletionCache } from './completionCache';
 import { ModelHost } from './modelHost';
 import { BLANK_LINE_START, CursorContext, HAS_TEXT, postprocess } from './postprocess';
-import { kvCeilingBytes } from './memory';
+import { kvCeilingBytes } from '../engine/memory';
 import { CompletionStats } from './stats';
 
 export interface CompletionItemOut {

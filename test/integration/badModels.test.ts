@@ -4,6 +4,8 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildModel } from '../../native/builder/build';
+import { Engine } from '../../server/engine/engine';
+import { checkMemory, NotEnoughMemory, residentWeightBytes } from '../../server/engine/memory';
 import { LspSession } from '../helpers/lspClient';
 import { copyModel, makeCheckpoint, tmpDir } from '../helpers/reference';
 
@@ -58,6 +60,28 @@ describe('bad model input in the server', function () {
       assert.ok(Array.isArray(r.items));
     });
   }
+});
+
+describe('memory guard', function () {
+  it('refuses, before loading, a model that would not fit, naming both numbers and what to do', async function () {
+    const dir = path.join(tmpDir('guard'), 'model');
+    await buildModel({ checkpointDir: makeCheckpoint({ nEmbd: 32, nHeads: 2, prelude: 1, core: 1, coda: 1, intermediate: 48, vocab: 300, seed: 9 }), outDir: dir, dtype: 'fp32' });
+    const MiB = 2 ** 20;
+    await assert.rejects(
+      Engine.open(dir, { device: 'cpu', threads: 1, availableMemory: 200 * MiB }),
+      (e: Error) => e instanceof NotEnoughMemory && /needs about 0\.3 GiB of memory \(weights 0\.0 GiB as fp32, KV cache 0\.3 GiB\), but 0\.2 GiB is available: build it as int4/.test(e.message),
+    );
+    const engine = await Engine.open(dir, { device: 'cpu', threads: 1, availableMemory: 4096 * MiB });
+    await engine.close();
+  });
+
+  it('counts fp16 weights twice on the CPU and advises int4 only where it helps', function () {
+    const GiB = 2 ** 30;
+    assert.strictEqual(residentWeightBytes(GiB, 'fp16'), 2 * residentWeightBytes(GiB, 'fp32'));
+    assert.throws(() => checkMemory('m', 8 * GiB, 'fp32', 9 * GiB), /needs about 9\.8 GiB of memory \(weights 9\.6 GiB as fp32, KV cache 0\.3 GiB\), but 9\.0 GiB is available: build it as int4/);
+    assert.throws(() => checkMemory('m', 8 * GiB, 'int4', 9 * GiB), /available: close other programs or use a smaller context/);
+    assert.doesNotThrow(() => checkMemory('m', 3.45e9, 'int4', 16 * GiB));
+  });
 });
 
 function patchJson(file: string, patch: Record<string, unknown>): void {

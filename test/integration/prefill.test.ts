@@ -12,7 +12,7 @@ import { PromptCache } from '../../server/engine/promptCache';
 import { cursorPrompt, cursorWindow } from '../../server/engine/prompt';
 import { forwardChunk, forwardChunked, prefillChunkTokens } from '../../server/engine/recurrence';
 import { defaultModelDir } from '../../server/engine/modelResolver';
-import { kvCeilingBytes } from '../../server/lsp/memory';
+import { kvCeilingBytes } from '../../server/engine/memory';
 import { builtModel } from '../helpers/reference';
 
 /** A cancel signal that fires at its `n`-th poll: forwardChunk polls once before its prelude, once
