@@ -109,6 +109,16 @@ export interface ProgressParams {
   meanIterations: number;
 }
 
+/** client -> server: the user paused at `position` (opened the document, moved the cursor, stopped
+ *  typing); the server may run the prompt there into its prompt cache while it is idle, so the
+ *  next completion at that place starts from it. */
+export interface PrefillParams {
+  textDocument: { uri: string };
+  position: { line: number; character: number };
+  /** The budget a completion at that place would carry (its iterations decide the cache). */
+  budget?: DepthBudget;
+}
+
 export const Methods = {
   /** client -> server request: current ServerStatus. */
   getStatus: 'recurrent/getStatus',
@@ -118,4 +128,6 @@ export const Methods = {
   status: 'recurrent/status',
   /** server -> client notification: a slow completion is still running (ProgressParams). */
   progress: 'recurrent/progress',
+  /** client -> server notification: background prefill at a pause (PrefillParams). */
+  prefill: 'recurrent/prefill',
 } as const;

@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import { State, type LanguageClient } from 'vscode-languageclient/node';
 import { Methods } from '../server/protocol';
+import { registerBackgroundPrefill } from './backgroundPrefill';
 import { COMMANDS } from './commandIds';
 import { registerCommands } from './commands';
 import { ComputeMap } from './computeMap';
@@ -55,6 +56,7 @@ export function activate(context: vscode.ExtensionContext): void {
       if (e.newState === State.Running) void refreshStatus();
     }),
     config.connect(languageClient),
+    registerBackgroundPrefill(() => client, config, session),
     ...registerCommands({
       config,
       session,

@@ -75,6 +75,8 @@ export async function generate(
   let prefillMs = 0;
   let decoded: DecoderResult = {};
   try {
+    // A background prefill of a prompt the cache already holds has nothing left to do.
+    if (req.prefillOnly && reused >= req.ids.length - 1) return emptyResult(req, reused);
     const prefillOpts = { ...d.base, exit: req.exit?.exitInPrefill ? req.exit : undefined };
     const prefill = await forwardChunked(model, d.cache, req.ids.slice(reused), prefillOpts, req.prefillChunk ?? prefillChunkTokens(model));
     prefillMs = performance.now() - t0;
@@ -106,6 +108,11 @@ export async function generate(
     logProb: decoded.logProb,
     alternatives: decoded.alternatives,
   };
+}
+
+/** The result of a request that ran nothing. */
+function emptyResult(req: GenerateRequest, reused: number): GenerateResult {
+  return { ids: [], reusedTokens: reused, text: '', finishReason: 'length', iterations: [], promptTokens: req.ids.length, prefillMs: 0, decodeMs: 0, kvBytesPerToken: 0 };
 }
 
 /** Decodes after the prefill with the decoder the request asks for. */

@@ -29,6 +29,8 @@ const PROGRESS_EVERY_MS = 250;
 export class CompletionService {
   private readonly cache = new CompletionCache<CompletionInfo>();
   private readonly inFlight = new Map<string, RequestHandle<GenerateResult>>();
+  /** The background prefill running now, if any (cancelled by any real request). */
+  private background: RequestHandle<GenerateResult> | undefined;
   /** The KV ceiling, measured once per loaded engine (the memory left once its model is in). */
   private kvCeiling: { engine: EngineClient; bytes: number } | undefined;
   private nextId = 1;
@@ -54,6 +56,9 @@ export class CompletionService {
     const requestId = this.nextId++;
     const started = Date.now();
     this.stats.counters.requests++;
+    // A real request goes first: a background prefill in the worker's way stops within a chunk
+    // (what it finished stays in the prompt cache, which this request then reuses).
+    this.background?.cancel();
     const cursor = cursorIn(doc, position);
     const { prefixChars, suffixChars, beamWidth } = this.settings();
     const { prefix, suffix } = cursorWindow(doc.getText(), cursor.offset, prefixChars, suffixChars);
@@ -93,6 +98,35 @@ export class CompletionService {
     // An alternative's tokens were not streamed: its compute map is one span at the mean depth.
     const map = shown.raw === result.text ? clipTokens(streamed.tokens, shown.insertText.length) : [{ text: shown.insertText, iterations: mean(result.iterations) }];
     return [{ insertText: shown.insertText, range, recurrent: { ...info, tokens: map } }];
+  }
+
+  /**
+   * Background prefill at a pause: runs the prompt a completion at `position` would have into the
+   * engine's prompt cache, at the budget's depth, while nothing else runs. Resolves to whether it
+   * ran; never throws (an idle-time optimisation must not surface errors).
+   */
+  async prefill(doc: TextDocument, position: { line: number; character: number }, budget: DepthBudget): Promise<boolean> {
+    const engine = this.host.engine();
+    if (!engine || this.inFlight.size > 0 || this.background) return false;
+    try {
+      const cursor = cursorIn(doc, position);
+      const { prefixChars, suffixChars, beamWidth } = this.settings();
+      const { prefix, suffix } = cursorWindow(doc.getText(), cursor.offset, prefixChars, suffixChars);
+      const ctx: CursorContext = { linePrefix: cursor.linePrefix, lineSuffix: cursor.lineSuffix, multiline: spansLines(budget.multiline, cursor.lineSuffix) };
+      if (this.kvCeiling?.engine !== engine) this.kvCeiling = { engine, bytes: kvCeilingBytes() };
+      // No deadline: it runs until done or until a real request cancels it.
+      const request = { ...ghostTextRequest({ prefix, suffix }, ctx, budget, beamWidth, Date.now(), this.kvCeiling.bytes), deadline: undefined, prefillOnly: true };
+      const handle = engine.generate(request, () => {});
+      this.background = handle;
+      try {
+        await handle.result;
+      } finally {
+        if (this.background === handle) this.background = undefined;
+      }
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** The engine's answer, or undefined when there is none to show: cancelled (by the editor or a

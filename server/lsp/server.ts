@@ -11,7 +11,7 @@ import {
   TextDocumentSyncKind,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { BudgetedInlineCompletionParams, Methods, ServerSettings, ServerStatus } from '../protocol';
+import { BudgetedInlineCompletionParams, DepthBudget, Methods, PrefillParams, ServerSettings, ServerStatus } from '../protocol';
 import { BudgetError, parseBudget } from './budget';
 import { CompletionService, PositionError } from './completionService';
 import { HostStatus, ModelHost } from './modelHost';
@@ -63,6 +63,20 @@ connection.languages.inlineCompletion.on(async (params: InlineCompletionParams &
     log(`completion failed: ${(e as Error).message}`);
     throw new ResponseError(ErrorCodes.InternalError, (e as Error).message);
   }
+});
+
+connection.onNotification(Methods.prefill, (params: PrefillParams) => {
+  const doc = documents.get(params?.textDocument?.uri);
+  const position = params?.position;
+  if (!doc || !position || !Number.isInteger(position.line) || !Number.isInteger(position.character)) return;
+  let budget: DepthBudget;
+  try {
+    budget = parseBudget(params.budget);
+  } catch (e) {
+    log(`ignored a prefill with an invalid budget: ${(e as Error).message}`);
+    return;
+  }
+  void completions.prefill(doc, position, budget);
 });
 
 connection.onRequest(Methods.getStatus, () => status());
