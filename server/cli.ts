@@ -2,7 +2,7 @@
 //   build    --checkpoint DIR --out DIR [--dtype fp32|fp16|int4]
 //   generate [--model DIR] (--prompt TEXT | --ids 1,2,3) [--steps N] [--max-tokens N] [--temperature T]
 //            [--top-p P] [--top-k K] [--seed S] [--stop STR]... [--state-init random|zero] [--no-cache] [--json]
-//            [--exit CRITERION [--exit-threshold X] [--min-steps N] [--exit-in-prefill]] [--kv-strategy S]
+//            [--exit CRITERION [--exit-threshold X] [--min-steps N] [--check-every N] [--exit-in-prefill]] [--kv-strategy S]
 //            [--warm-start] [--draft-steps N --lookahead N] [--heal] [--beams N]
 //   score    [--model DIR] --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]
 // Without --model, generate and score use the shipped default model. Bad arguments or files: one
@@ -24,7 +24,7 @@ const USAGE = `usage:
       [--temperature T] [--top-p P] [--top-k K] [--seed S] [--stop STR] [--state-init random|zero]
       [--no-cache] [--device auto|cpu|cuda] [--threads N] [--json]
       [--exit kl|minp-kl|entropy-diff|latent-diff|cosine|argmax-stability [--exit-threshold X]
-       [--min-steps N] [--exit-in-prefill]] [--kv-strategy full|latest|skip|compress-sN|compress-rN]
+       [--min-steps N] [--check-every N] [--exit-in-prefill]] [--kv-strategy full|latest|skip|compress-sN|compress-rN]
       [--warm-start] [--draft-steps N --lookahead N] [--heal (token healing of a --prompt)]
       [--beams N (the likeliest continuation up to a --stop that a beam search of width N finds)]
   recurrent-copilot score [--model DIR] --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]`;
@@ -106,6 +106,7 @@ async function cmdGenerate(argv: string[]): Promise<void> {
       'exit-threshold': { type: 'string' },
       'min-steps': { type: 'string' },
       'exit-in-prefill': { type: 'boolean' },
+      'check-every': { type: 'string' },
       'kv-strategy': { type: 'string' },
       'warm-start': { type: 'boolean' },
       heal: { type: 'boolean' },
@@ -148,6 +149,7 @@ async function cmdGenerate(argv: string[]): Promise<void> {
             threshold: values['exit-threshold'] === undefined ? undefined : floatArg(values['exit-threshold'], 'exit-threshold', 0, 1e9, 0),
             minSteps: intArg(values['min-steps'], 'min-steps', 0, 0),
             exitInPrefill: values['exit-in-prefill'] ?? false,
+            checkEvery: intArg(values['check-every'], 'check-every', 1, 1),
           },
     kvStrategy: values['kv-strategy'],
     warmStart: values['warm-start'] ?? false,

@@ -27,12 +27,18 @@ export interface AdaptiveExit {
   minSteps?: number;
   /** Whether the prompt's prefill may exit early too (off, as in the official default). */
   exitInPrefill?: boolean;
+  /** Consult the rule after every n-th iteration only (default 1), comparing with the previous
+   *  consulted iteration: a rule that needs the next-token distribution runs the coda and the LM
+   *  head at each check, which at full size costs most of an iteration, so checking less often
+   *  makes the exit cost less than the iterations it saves (docs/architecture.md#adaptive-exit). */
+  checkEvery?: number;
 }
 
 export function validateExit(e: AdaptiveExit): void {
   if (!EXIT_CRITERIA.includes(e.criterion)) throw new RangeError(`unknown exit criterion "${e.criterion}" (one of ${EXIT_CRITERIA.join(', ')})`);
   if (e.threshold !== undefined && !(Number.isFinite(e.threshold) && e.threshold >= 0)) throw new RangeError(`exit threshold must be a non-negative number, got ${e.threshold}`);
   if (e.minSteps !== undefined && !(Number.isInteger(e.minSteps) && e.minSteps >= 0)) throw new RangeError(`minSteps must be a non-negative integer, got ${e.minSteps}`);
+  if (e.checkEvery !== undefined && !(Number.isInteger(e.checkEvery) && e.checkEvery >= 1)) throw new RangeError(`checkEvery must be a positive integer, got ${e.checkEvery}`);
 }
 
 /** min-p filtered distribution: probabilities below 0.1 x max become 1/V, then renormalised. */
@@ -75,6 +81,7 @@ function norm(x: Float32Array): number {
 export class ExitEvaluator {
   readonly threshold: number;
   readonly minSteps: number;
+  readonly checkEvery: number;
   private prevLogProbs: Float64Array | undefined;
   private prevEntropy = 100;
   private prevState: Float32Array;
@@ -89,6 +96,7 @@ export class ExitEvaluator {
   ) {
     this.threshold = rule.threshold ?? DEFAULT_THRESHOLDS[rule.criterion];
     this.minSteps = rule.minSteps ?? 0;
+    this.checkEvery = rule.checkEvery ?? 1;
     this.prevState = initialState;
   }
 
@@ -97,9 +105,10 @@ export class ExitEvaluator {
     return ['kl', 'minp-kl', 'entropy-diff', 'argmax-stability'].includes(this.rule.criterion);
   }
 
-  /** Whether the rule is consulted after iteration `step` (0-based). */
+  /** Whether the rule is consulted after iteration `step` (0-based): from minSteps on, every
+   *  checkEvery-th iteration. */
   consulted(step: number): boolean {
-    return this.rule.criterion !== 'none' && step >= this.minSteps;
+    return this.rule.criterion !== 'none' && step >= this.minSteps && (step - this.minSteps) % this.checkEvery === this.checkEvery - 1;
   }
 
   /**

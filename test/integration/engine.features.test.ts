@@ -40,6 +40,14 @@ describe('recurrent inference features', function () {
       assert.deepStrictEqual(r.ids, (await plain({ steps: 3 })).ids);
     });
 
+    it('checkEvery n: a rule that always passes exits at the first check, after minSteps + n iterations', async function () {
+      const r = await plain({ steps: 16, exit: { criterion: 'kl', threshold: 1e9, minSteps: 1, checkEvery: 4, exitInPrefill: true } });
+      assert.ok(r.iterations.every((n) => n === 5), `${r.iterations}`);
+      const never = await plain({ steps: 16, exit: { criterion: 'kl', threshold: 0, checkEvery: 4 } });
+      assert.deepStrictEqual(never.ids, (await plain({ steps: 16 })).ids);
+      assert.ok(never.iterations.every((n) => n === 16));
+    });
+
     it('reports per-token iterations within [minSteps + 1, steps], reproducibly', async function () {
       const req = { steps: 32, exit: { criterion: 'latent-diff' as const, threshold: 0.05, minSteps: 1 } };
       const a = await plain(req);

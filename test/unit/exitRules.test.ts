@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { DEFAULT_THRESHOLDS, ExitEvaluator } from '../../server/engine/exitRules';
+import { DEFAULT_THRESHOLDS, ExitEvaluator, validateExit } from '../../server/engine/exitRules';
 
 const V = 4;
 const h = 3;
@@ -50,5 +50,11 @@ describe('adaptive exit rules', function () {
     const e = new ExitEvaluator({ criterion: 'kl', minSteps: 3 }, new Float32Array(h), V, h);
     assert.deepStrictEqual([0, 1, 2, 3, 4].map((k) => e.consulted(k)), [false, false, false, true, true]);
     assert.strictEqual(new ExitEvaluator({ criterion: 'none' }, new Float32Array(h), V, h).consulted(5), false);
+  });
+
+  it('checkEvery n consults every n-th iteration from minSteps on, and rejects a bad n', function () {
+    const e = new ExitEvaluator({ criterion: 'kl', minSteps: 1, checkEvery: 3 }, new Float32Array(h), V, h);
+    assert.deepStrictEqual([0, 1, 2, 3, 4, 5, 6, 7].map((k) => e.consulted(k)), [false, false, false, true, false, false, true, false]);
+    for (const checkEvery of [0, 1.5, -2]) assert.throws(() => validateExit({ criterion: 'kl', checkEvery }), /checkEvery must be a positive integer/);
   });
 });
