@@ -43,6 +43,8 @@ export const BUDGET_LIMITS = { steps: 256, maxTokens: 512, timeCapMs: 60_000, le
 
 /** An explicit request (the user asked and is waiting) may generate this many times more tokens. */
 export const INVOKE_TOKEN_FACTOR = 2;
+/** ... and take this many times longer (up to BUDGET_LIMITS.timeCapMs). */
+export const INVOKE_TIME_FACTOR = 4;
 
 /** The one multi-line rule: a completion may span lines when the budget allows it and nothing but
  *  whitespace follows the cursor on its line. */

@@ -46,8 +46,9 @@ function textOf(model: StatusModel): { text: string; severity: Severity } {
   }
   const warning = model.server.message ? 'warning' : 'normal';
   if (model.thinking) {
-    const tokens = model.progress ? ` ${model.progress.tokens} tok` : '';
-    return { text: `$(loading~spin) RC ${levelLabel(model)} · thinking…${tokens}`, severity: warning };
+    const p = model.progress;
+    const sofar = p ? ` ${p.tokens} tok, ${(p.elapsedMs / 1000).toFixed(1)} s` : '';
+    return { text: `$(loading~spin) RC ${levelLabel(model)} · thinking…${sofar}`, severity: warning };
   }
   return { text: `$(pulse) RC ${levelLabel(model)} · ${model.server.device ?? '?'}`, severity: warning };
 }

@@ -33,9 +33,10 @@ describe('status bar view', function () {
     assert.strictEqual(presentStatus(model({ offset: 5 })).text, '$(pulse) RC L4 (+5) · cpu');
   });
 
-  it('thinking, with the progress so far', function () {
-    const progress = { requestId: 1, uri: 'file:///a', tokens: 12, elapsedMs: 800, meanIterations: 9 };
-    assert.strictEqual(presentStatus(model({ thinking: true, progress })).text, '$(loading~spin) RC L2 · thinking… 12 tok');
+  it('thinking, with the progress so far: tokens and seconds', function () {
+    const progress = { requestId: 1, uri: 'file:///a', tokens: 12, elapsedMs: 3150, meanIterations: 9 };
+    assert.strictEqual(presentStatus(model({ thinking: true, progress })).text, '$(loading~spin) RC L2 · thinking… 12 tok, 3.1 s');
+    assert.strictEqual(presentStatus(model({ thinking: true })).text, '$(loading~spin) RC L2 · thinking…');
   });
 
   it('off, loading, error, stopped', function () {
