@@ -67,10 +67,16 @@ export interface CompletionInfo {
   budget: DepthBudget;
 }
 
+/** The weight formats a checkpoint may be built as: `auto` is int4 on the CPU, fp16 on a GPU. */
+export const MODEL_FORMATS = ['auto', 'fp32', 'fp16', 'int4'] as const;
+export type ModelFormat = (typeof MODEL_FORMATS)[number];
+
 export interface ServerSettings {
   /** A built model or a huginn checkpoint folder; null uses the shipped default model. */
   modelPath: string | null;
   device: 'auto' | 'cpu' | 'cuda';
+  /** The format a checkpoint at modelPath is built as (a built model keeps its own). */
+  modelFormat: ModelFormat;
   /** Characters of context before and after the cursor sent to the model. */
   prefixChars: number;
   suffixChars: number;
@@ -78,7 +84,8 @@ export interface ServerSettings {
   beamWidth: number;
 }
 
-export type ServerState = 'loading' | 'ready' | 'error';
+/** `building`: a checkpoint is being built into a model (see BuildProgressParams); `loading` follows. */
+export type ServerState = 'loading' | 'building' | 'ready' | 'error';
 
 export interface RecentCompletion {
   at: number;
@@ -92,9 +99,14 @@ export interface ServerStatus {
   state: ServerState;
   /** One clear message for errors and fallbacks (e.g. "model X is invalid: ...; using the default model"). */
   message?: string;
+  /** How serious `message` is: 'error' when the configured model failed to build (the default
+   *  model serves meanwhile; the client shows it once as an error notification). Absent: a warning. */
+  severity?: 'warning' | 'error';
   device?: string;
   model?: string;
   dtype?: string;
+  /** While the state is `building`: how far the build is. */
+  build?: { percent: number; tensor: string };
   lastLatencyMs?: number;
   tokensPerSecond?: number;
   meanIterations?: number;
@@ -111,6 +123,18 @@ export interface ProgressParams {
   meanIterations: number;
 }
 
+/** A checkpoint is being built (sent as the build goes, ending with percent 100). */
+export interface BuildProgressParams {
+  /** 0..100, whole numbers. */
+  percent: number;
+  /** The tensor just written ('' before the first and after the last). */
+  tensor: string;
+  /** The checkpoint folder (the configured modelPath). */
+  model: string;
+  /** The weight format it is built as. */
+  dtype: string;
+}
+
 export const Methods = {
   /** client -> server request: current ServerStatus. */
   getStatus: 'recurrent/getStatus',
@@ -120,4 +144,8 @@ export const Methods = {
   status: 'recurrent/status',
   /** server -> client notification: a slow completion is still running (ProgressParams). */
   progress: 'recurrent/progress',
+  /** server -> client notification: a checkpoint build's progress (BuildProgressParams). */
+  buildProgress: 'recurrent/buildProgress',
+  /** client -> server notification: stop the running build and use the default model. */
+  cancelBuild: 'recurrent/cancelBuild',
 } as const;
