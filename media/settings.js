@@ -77,6 +77,7 @@
     setValue($('debounce'), String(config.debounceMs));
     setValue($('modelPath'), config.modelPath);
     $('device').value = config.device;
+    $('modelFormat').value = config.modelFormat;
     setValue($('prefixChars'), String(config.prefixChars));
     setValue($('suffixChars'), String(config.suffixChars));
     setValue($('beamWidth'), String(config.beamWidth));
@@ -263,6 +264,7 @@
   $('browseModel').addEventListener('click', () => vscode.postMessage({ type: 'browseModel' }));
   $('defaultModel').addEventListener('click', () => update('modelPath', ''));
   $('device').addEventListener('change', () => update('device', $('device').value));
+  $('modelFormat').addEventListener('change', () => update('modelFormat', $('modelFormat').value));
   $('showOutput').addEventListener('click', () => vscode.postMessage({ type: 'showOutput' }));
 
   /** @param {(levels: Record<string, number>) => void} change */

@@ -1,33 +1,38 @@
 // recurrent-copilot: command-line front end over the same engine the language server uses.
-//   build    --checkpoint DIR --out DIR [--dtype fp32|fp16|int4]
+//   build    --checkpoint DIR --out DIR [--dtype fp32|fp16|int4|auto [--device auto|cpu|cuda]]
 //   generate [--model DIR] (--prompt TEXT | --ids 1,2,3) [--steps N] [--max-tokens N] [--temperature T]
 //            [--top-p P] [--top-k K] [--seed S] [--stop STR]... [--state-init random|zero] [--no-cache] [--json]
 //            [--exit CRITERION [--exit-threshold X] [--min-steps N] [--check-every N] [--exit-in-prefill]] [--kv-strategy S]
 //            [--warm-start] [--draft-steps N --lookahead N] [--heal] [--beams N]
 //   score    [--model DIR] --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]
-// Without --model, generate and score use the shipped default model. Bad arguments or files: one
-// line on stderr and a non-zero exit.
+// Without --model, generate and score use the shipped default model (fp32 unless --dtype says
+// otherwise, as in the editor); a checkpoint --model is built as --dtype (default auto: int4 on the
+// CPU, fp16 on a GPU). Bad arguments or files: one line on stderr and a non-zero exit.
+import * as path from 'path';
 import { parseArgs } from 'util';
 import { buildModel } from '../native/builder/build';
-import { WEIGHT_DTYPES } from '../native/model/manifest';
 import { EngineClient } from './engine/engineClient';
 import { DevicePreference } from './engine/sessions';
 import { EXIT_CRITERIA, ExitCriterion } from './engine/exitRules';
 import { parseKvStrategy } from './engine/kvCache';
-import { defaultModelDir } from './engine/modelResolver';
+import { MODEL_FORMATS, resolveBuildDtype } from './engine/modelFormat';
+import { DEFAULT_MODEL_DTYPE, defaultModelDir } from './engine/modelResolver';
 
 class UsageError extends Error {}
 
 const USAGE = `usage:
-  recurrent-copilot build --checkpoint DIR --out DIR [--dtype fp32|fp16|int4]
+  recurrent-copilot build --checkpoint DIR --out DIR [--dtype fp32|fp16|int4|auto (default fp32)]
+      [--device auto|cpu|cuda (the device --dtype auto builds for)]
   recurrent-copilot generate [--model DIR] (--prompt TEXT | --ids 1,2,3) [--steps N] [--max-tokens N]
       [--temperature T] [--top-p P] [--top-k K] [--seed S] [--stop STR] [--state-init random|zero]
       [--no-cache] [--device auto|cpu|cuda] [--threads N] [--json]
+      [--dtype auto|fp32|fp16|int4 (a checkpoint --model is built as; auto: int4 on the CPU, fp16 on a GPU)]
       [--exit kl|minp-kl|entropy-diff|latent-diff|cosine|argmax-stability [--exit-threshold X]
        [--min-steps N] [--check-every N] [--exit-in-prefill]] [--kv-strategy full|latest|skip|compress-sN|compress-rN]
       [--warm-start] [--draft-steps N --lookahead N] [--heal (token healing of a --prompt)]
       [--beams N (the likeliest continuation up to a --stop that a beam search of width N finds)]
-  recurrent-copilot score [--model DIR] --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]`;
+  recurrent-copilot score [--model DIR] --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]
+      [--dtype auto|fp32|fp16|int4] [--device auto|cpu|cuda]`;
 
 const common = {
   model: { type: 'string' },
@@ -69,22 +74,26 @@ function oneOf<T extends string>(v: string | undefined, name: string, allowed: r
   return v as T;
 }
 
+const DEVICES: readonly DevicePreference[] = ['auto', 'cpu', 'cuda'];
+
 async function openEngine(values: Record<string, string | boolean | string[] | undefined>): Promise<EngineClient> {
-  // Without --model, the shipped default model (as in the editor).
+  // Without --model, the shipped default model (as in the editor), in its own format unless told.
   const model = typeof values.model === 'string' ? values.model : defaultModelDir();
+  const shipped = path.resolve(model) === path.resolve(defaultModelDir());
   return EngineClient.open(model, {
-    buildDtype: oneOf(values.dtype as string | undefined, 'dtype', WEIGHT_DTYPES, 'fp32'),
-    device: oneOf(values.device as string | undefined, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto') as DevicePreference,
+    buildDtype: oneOf(values.dtype as string | undefined, 'dtype', MODEL_FORMATS, shipped ? DEFAULT_MODEL_DTYPE : 'auto'),
+    device: oneOf(values.device as string | undefined, 'device', DEVICES, 'auto'),
     threads: intArg(values.threads as string | undefined, 'threads', 0, 0),
     log: (line) => process.stderr.write(`${line}\n`),
   });
 }
 
 async function cmdBuild(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { checkpoint: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' } } });
+  const options = { checkpoint: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' }, device: { type: 'string' } } as const;
+  const { values } = parseArgs({ args: argv, options });
   if (!values.checkpoint) throw new UsageError('--checkpoint DIR is required');
   if (!values.out) throw new UsageError('--out DIR is required');
-  const dtype = oneOf(values.dtype, 'dtype', WEIGHT_DTYPES, 'fp32');
+  const dtype = resolveBuildDtype(oneOf(values.dtype, 'dtype', MODEL_FORMATS, 'fp32'), oneOf(values.device, 'device', DEVICES, 'auto'));
   const m = await buildModel({ checkpointDir: values.checkpoint, outDir: values.out, dtype, log: (l) => process.stderr.write(`${l}\n`) });
   process.stdout.write(`built ${values.out} (${m.dtype}, source sha256 ${m.source.sha256.slice(0, 16)})\n`);
 }

@@ -43,6 +43,8 @@ export const BUDGET_LIMITS = { steps: 256, maxTokens: 512, timeCapMs: 60_000, le
 
 /** An explicit request (the user asked and is waiting) may generate this many times more tokens. */
 export const INVOKE_TOKEN_FACTOR = 2;
+/** ... and take this many times longer (up to BUDGET_LIMITS.timeCapMs). */
+export const INVOKE_TIME_FACTOR = 4;
 
 /** The one multi-line rule: a completion may span lines when the budget allows it and nothing but
  *  whitespace follows the cursor on its line. */
@@ -65,10 +67,16 @@ export interface CompletionInfo {
   budget: DepthBudget;
 }
 
+/** The weight formats a checkpoint may be built as: `auto` is int4 on the CPU, fp16 on a GPU. */
+export const MODEL_FORMATS = ['auto', 'fp32', 'fp16', 'int4'] as const;
+export type ModelFormat = (typeof MODEL_FORMATS)[number];
+
 export interface ServerSettings {
   /** A built model or a huginn checkpoint folder; null uses the shipped default model. */
   modelPath: string | null;
   device: 'auto' | 'cpu' | 'cuda';
+  /** The format a checkpoint at modelPath is built as (a built model keeps its own). */
+  modelFormat: ModelFormat;
   /** Characters of context before and after the cursor sent to the model. */
   prefixChars: number;
   suffixChars: number;
@@ -76,7 +84,8 @@ export interface ServerSettings {
   beamWidth: number;
 }
 
-export type ServerState = 'loading' | 'ready' | 'error';
+/** `building`: a checkpoint is being built into a model (see BuildProgressParams); `loading` follows. */
+export type ServerState = 'loading' | 'building' | 'ready' | 'error';
 
 export interface RecentCompletion {
   at: number;
@@ -90,9 +99,14 @@ export interface ServerStatus {
   state: ServerState;
   /** One clear message for errors and fallbacks (e.g. "model X is invalid: ...; using the default model"). */
   message?: string;
+  /** How serious `message` is: 'error' when the configured model failed to build (the default
+   *  model serves meanwhile; the client shows it once as an error notification). Absent: a warning. */
+  severity?: 'warning' | 'error';
   device?: string;
   model?: string;
   dtype?: string;
+  /** While the state is `building`: how far the build is. */
+  build?: { percent: number; tensor: string };
   lastLatencyMs?: number;
   tokensPerSecond?: number;
   meanIterations?: number;
@@ -119,6 +133,18 @@ export interface PrefillParams {
   budget?: DepthBudget;
 }
 
+/** A checkpoint is being built (sent as the build goes, ending with percent 100). */
+export interface BuildProgressParams {
+  /** 0..100, whole numbers. */
+  percent: number;
+  /** The tensor just written ('' before the first and after the last). */
+  tensor: string;
+  /** The checkpoint folder (the configured modelPath). */
+  model: string;
+  /** The weight format it is built as. */
+  dtype: string;
+}
+
 export const Methods = {
   /** client -> server request: current ServerStatus. */
   getStatus: 'recurrent/getStatus',
@@ -130,4 +156,8 @@ export const Methods = {
   progress: 'recurrent/progress',
   /** client -> server notification: background prefill at a pause (PrefillParams). */
   prefill: 'recurrent/prefill',
+  /** server -> client notification: a checkpoint build's progress (BuildProgressParams). */
+  buildProgress: 'recurrent/buildProgress',
+  /** client -> server notification: stop the running build and use the default model. */
+  cancelBuild: 'recurrent/cancelBuild',
 } as const;

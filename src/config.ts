@@ -4,7 +4,7 @@
 // the settings panel validates the webview's messages with the same table, and a unit test holds
 // package.json's `contributes.configuration` to the same defaults and ranges.
 
-import { BUDGET_LIMITS, DEFAULT_BUDGET, DEFAULT_STEPS_PER_LEVEL, type ServerSettings } from '../server/protocol';
+import { BUDGET_LIMITS, DEFAULT_BUDGET, DEFAULT_STEPS_PER_LEVEL, MODEL_FORMATS, type ModelFormat, type ServerSettings } from '../server/protocol';
 import { MAX_LEVEL, MIN_LEVEL, type PolicySettings } from './depthPolicy';
 
 export const SECTION = 'recurrentCopilot';
@@ -24,6 +24,8 @@ export interface ExtensionConfig {
   /** '' = the shipped default model. */
   modelPath: string;
   device: Device;
+  /** The format a checkpoint at modelPath is built as; auto = int4 on the CPU, fp16 on a GPU. */
+  modelFormat: ModelFormat;
   debounceMs: number;
   prefixChars: number;
   suffixChars: number;
@@ -43,6 +45,7 @@ export const SETTING_KEYS = {
   languageLevels: 'languageLevels',
   modelPath: 'modelPath',
   device: 'device',
+  modelFormat: 'modelFormat',
   debounceMs: 'debounceMs',
   prefixChars: 'prefixChars',
   suffixChars: 'suffixChars',
@@ -62,6 +65,7 @@ export const DEFAULTS: Readonly<ExtensionConfig> = Object.freeze({
   languageLevels: { latex: 3, plaintext: 1 },
   modelPath: '',
   device: 'auto',
+  modelFormat: 'auto',
   debounceMs: 75,
   prefixChars: 2000,
   suffixChars: 500,
@@ -139,8 +143,8 @@ function checkModelPath(value: unknown): Checked<string> {
   return ok(value);
 }
 
-function checkDevice(value: unknown): Checked<Device> {
-  return (DEVICES as readonly unknown[]).includes(value) ? ok(value as Device) : fail(`device must be one of ${DEVICES.join(', ')}`);
+function checkOneOf<T extends string>(value: unknown, name: string, allowed: readonly T[]): Checked<T> {
+  return (allowed as readonly unknown[]).includes(value) ? ok(value as T) : fail(`${name} must be one of ${allowed.join(', ')}`);
 }
 
 /** Checks one setting's value, by its settings.json key. Used for settings.json and webview messages. */
@@ -154,7 +158,8 @@ export function checkSetting(key: string, value: unknown): Checked<unknown> {
     case SETTING_KEYS.timeCapMs: return checkNumber(value, key, LIMITS.timeCapMs);
     case SETTING_KEYS.languageLevels: return checkLanguageLevels(value);
     case SETTING_KEYS.modelPath: return checkModelPath(value);
-    case SETTING_KEYS.device: return checkDevice(value);
+    case SETTING_KEYS.device: return checkOneOf(value, key, DEVICES);
+    case SETTING_KEYS.modelFormat: return checkOneOf(value, key, MODEL_FORMATS);
     case SETTING_KEYS.debounceMs: return checkNumber(value, key, LIMITS.debounceMs);
     case SETTING_KEYS.prefixChars: return checkNumber(value, key, LIMITS.prefixChars);
     case SETTING_KEYS.suffixChars: return checkNumber(value, key, LIMITS.suffixChars);
@@ -209,12 +214,14 @@ export function toServerSettings(config: ExtensionConfig): ServerSettings {
   return {
     modelPath: modelPath === '' ? null : modelPath,
     device: config.device,
+    modelFormat: config.modelFormat,
     prefixChars: config.prefixChars,
     suffixChars: config.suffixChars,
     beamWidth: config.beamWidth,
   };
 }
 
+/** Every server setting is a plain value, so equal fields mean equal settings. */
 export function sameServerSettings(a: ServerSettings, b: ServerSettings): boolean {
-  return a.modelPath === b.modelPath && a.device === b.device && a.prefixChars === b.prefixChars && a.suffixChars === b.suffixChars && a.beamWidth === b.beamWidth;
+  return (Object.keys(a) as (keyof ServerSettings)[]).every((key) => a[key] === b[key]);
 }

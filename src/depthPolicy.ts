@@ -3,7 +3,15 @@
 // DepthBudget, and says why in words (shown in the status bar tooltip and the output channel).
 // Pure: no `vscode` import, so it is unit-tested in plain Node.
 
-import { BUDGET_LIMITS, DEFAULT_STEPS_PER_LEVEL, DEPTH_LEVELS, INVOKE_TOKEN_FACTOR, spansLines, type DepthBudget } from '../server/protocol';
+import {
+  BUDGET_LIMITS,
+  DEFAULT_STEPS_PER_LEVEL,
+  DEPTH_LEVELS,
+  INVOKE_TIME_FACTOR,
+  INVOKE_TOKEN_FACTOR,
+  spansLines,
+  type DepthBudget,
+} from '../server/protocol';
 import { classifyCursor, markdownMath, syntaxFor } from './cursorContext';
 
 export const MIN_LEVEL = DEPTH_LEVELS.min;
@@ -129,11 +137,13 @@ export function decideBudget(ctx: PolicyContext, settings: PolicySettings): Budg
     reasons.push(`unfinished expression (${cursor.unfinished}): +1`);
   }
 
+  // The user asked (Trigger Inline Suggestion, Think Harder) and is waiting: more tokens, more time.
   const invoked = ctx.triggerKind === 'invoke';
   const maxTokens = Math.min(BUDGET_LIMITS.maxTokens, invoked ? settings.maxTokens * INVOKE_TOKEN_FACTOR : settings.maxTokens);
+  const timeCapMs = Math.min(BUDGET_LIMITS.timeCapMs, invoked ? settings.timeCapMs * INVOKE_TIME_FACTOR : settings.timeCapMs);
   if (invoked) {
     level += 1;
-    reasons.push(`explicit request: +1, up to ${maxTokens} tokens`);
+    reasons.push(`explicit request: +1, up to ${maxTokens} tokens and ${timeCapMs} ms`);
   }
 
   if (settings.thinkOffset !== 0) {
@@ -152,11 +162,11 @@ export function decideBudget(ctx: PolicyContext, settings: PolicySettings): Budg
   reasons.push(
     `level ${finalLevel}: up to ${steps} iterations per token, ` +
       (exitThreshold === null ? 'adaptive exit off' : `exit when KL < ${exitThreshold}`) +
-      `, up to ${maxTokens} tokens, ${settings.timeCapMs} ms cap`,
+      `, up to ${maxTokens} tokens, ${timeCapMs} ms cap`,
   );
 
   return {
-    budget: { level: finalLevel, steps, exitThreshold, maxTokens, timeCapMs: settings.timeCapMs, multiline },
+    budget: { level: finalLevel, steps, exitThreshold, maxTokens, timeCapMs, multiline },
     reasons,
   };
 }

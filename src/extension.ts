@@ -3,8 +3,9 @@
 
 import * as vscode from 'vscode';
 import { State, type LanguageClient } from 'vscode-languageclient/node';
-import { Methods } from '../server/protocol';
+import { Methods, type ServerStatus } from '../server/protocol';
 import { registerBackgroundPrefill } from './backgroundPrefill';
+import { BuildProgressView } from './buildProgress';
 import { COMMANDS } from './commandIds';
 import { registerCommands } from './commands';
 import { ComputeMap } from './computeMap';
@@ -12,7 +13,7 @@ import { ConfigStore } from './configStore';
 import { DepthSession } from './depthSession';
 import { createInlineCompletionProvider } from './inlineCompletions';
 import { createLanguageClient } from './serverClient';
-import { parseProgress, parseServerStatus, ServerStatusStore } from './serverStatusStore';
+import { errorToAnnounce, parseBuildProgress, parseProgress, parseServerStatus, ServerStatusStore } from './serverStatusStore';
 import { SettingsPanel } from './settingsPanel';
 import { StatusBar } from './statusBar';
 
@@ -31,11 +32,23 @@ export function activate(context: vscode.ExtensionContext): void {
   const languageClient = createLanguageClient(context, config, log, provide);
   client = languageClient;
 
+  const build = new BuildProgressView(server, () => {
+    languageClient.sendNotification(Methods.cancelBuild).catch((error: unknown) => log.warn(`Could not cancel the build: ${String(error)}`));
+  });
+  context.subscriptions.push(build);
+
+  /** A new status; an error in it (a failed build, a failed server) is shown once as a notification. */
+  const setStatus = (status: ServerStatus) => {
+    const error = errorToAnnounce(server.status, status);
+    server.setStatus(status);
+    if (error) void vscode.window.showErrorMessage(`Recurrent Copilot: ${error}`);
+  };
+
   const refreshStatus = async () => {
     if (languageClient.state !== State.Running) return;
     try {
       const status = parseServerStatus(await languageClient.sendRequest(Methods.getStatus));
-      if (status) server.setStatus(status);
+      if (status) setStatus(status);
     } catch (error) {
       log.debug(`recurrent/getStatus failed: ${String(error)}`);
     }
@@ -44,12 +57,17 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     languageClient.onNotification(Methods.status, (raw: unknown) => {
       const status = parseServerStatus(raw);
-      if (status) server.setStatus(status);
+      if (status) setStatus(status);
       else log.warn(`ignored a malformed ${Methods.status} notification`);
     }),
     languageClient.onNotification(Methods.progress, (raw: unknown) => {
       const progress = parseProgress(raw);
       if (progress) statusBar.onProgress(progress);
+    }),
+    languageClient.onNotification(Methods.buildProgress, (raw: unknown) => {
+      const progress = parseBuildProgress(raw);
+      if (progress) build.report(progress);
+      else log.warn(`ignored a malformed ${Methods.buildProgress} notification`);
     }),
     languageClient.onDidChangeState((e) => {
       server.setClientState(e.newState === State.Running ? 'running' : e.newState === State.Starting ? 'starting' : 'stopped');

@@ -151,7 +151,7 @@ export function createInlineCompletionProvider(deps: InlineCompletionDeps): Prov
       client.onDidChangeState((e) => {
         if (e.newState !== State.Running) listener();
       });
-    const end = statusBar.beginRequest();
+    const end = statusBar.beginRequest(triggerKind === 'invoke');
     try {
       const result = await untilAbandoned(client.sendRequest<unknown>(INLINE_COMPLETION_METHOD, params, token), token, serverGone);
       if (result === undefined || token.isCancellationRequested) return undefined;

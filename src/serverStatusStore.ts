@@ -1,13 +1,14 @@
 // The last thing the server told us about itself (recurrent/status, recurrent/progress,
 // recurrent/getStatus) and whether the language client is connected. The status bar and the
-// settings panel both read it. Pure: notifications are checked here, listeners are callbacks.
+// settings panel both read it. Pure: notifications are checked here (recurrent/buildProgress
+// too), listeners are callbacks.
 
-import type { ProgressParams, RecentCompletion, ServerState, ServerStatus } from '../server/protocol';
+import type { BuildProgressParams, ProgressParams, RecentCompletion, ServerState, ServerStatus } from '../server/protocol';
 import { isObject } from './completionItems';
 
 export type ClientState = 'starting' | 'running' | 'stopped';
 
-const STATES: readonly ServerState[] = ['loading', 'ready', 'error'];
+const STATES: readonly ServerState[] = ['loading', 'building', 'ready', 'error'];
 /** The panel's charts show at most this many recent completions. */
 export const MAX_RECENT = 100;
 
@@ -46,9 +47,33 @@ export function parseServerStatus(v: unknown): ServerStatus | undefined {
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) (status as unknown as Record<string, unknown>)[key] = value;
   }
+  if (v.severity === 'warning' || v.severity === 'error') status.severity = v.severity;
+  if (isObject(v.build) && isPercent(v.build.percent) && typeof v.build.tensor === 'string') {
+    status.build = { percent: v.build.percent, tensor: v.build.tensor };
+  }
   const counters = parseCounters(v.counters);
   if (counters) status.counters = counters;
   return status;
+}
+
+const isPercent = (v: unknown): v is number => num(v) !== undefined && (v as number) >= 0 && (v as number) <= 100;
+
+export function parseBuildProgress(v: unknown): BuildProgressParams | undefined {
+  if (!isObject(v) || !isPercent(v.percent)) return undefined;
+  const tensor = str(v.tensor), model = str(v.model), dtype = str(v.dtype);
+  if (tensor === undefined || model === undefined || dtype === undefined) return undefined;
+  return { percent: v.percent, tensor, model, dtype };
+}
+
+/**
+ * The error to show as a notification when `next` replaces `previous`: a failed server, or a
+ * fallback after an error (a failed build), once per occurrence (a status repeating the same error,
+ * as each completion's status does, is not announced again).
+ */
+export function errorToAnnounce(previous: ServerStatus | undefined, next: ServerStatus): string | undefined {
+  const error = (s: ServerStatus | undefined) => (s && (s.state === 'error' || s.severity === 'error') ? s.message : undefined);
+  const message = error(next);
+  return message !== undefined && message !== error(previous) ? message : undefined;
 }
 
 export function parseProgress(v: unknown): ProgressParams | undefined {

@@ -1,4 +1,4 @@
-// The one status bar item: state (off / loading / thinking / ready / error), current depth level
+// The one status bar item: state (off / loading / building / thinking / ready / error), current depth level
 // and device; tooltip with the last depth decision and the server's figures; a click opens the
 // settings panel. It only gathers the model; statusView.ts decides what it says.
 
@@ -39,10 +39,13 @@ export class StatusBar implements vscode.Disposable {
     this.item.show();
   }
 
-  /** A completion request went to the server; call the returned function when it is over. */
-  beginRequest(): () => void {
+  /**
+   * A completion request went to the server; call the returned function when it is over. An
+   * explicit one (the user asked and is waiting) says "thinking…" at once, with its progress.
+   */
+  beginRequest(explicit = false): () => void {
     this.inFlight++;
-    if (this.thinkingRequestedTimer !== undefined) {
+    if (this.thinkingRequestedTimer !== undefined || explicit) {
       // The request Think Harder asked for: keep saying "thinking…" until it is back.
       this.clearThinkingRequested();
       this.thinkingVisible = true;

@@ -1,7 +1,8 @@
 // What the status bar item says: its text, its Markdown tooltip and its severity, from everything
-// the extension knows. Pure (no `vscode` import); statusBar.ts only copies the result onto the item.
+// the extension knows, and what the build notification says. Pure (no `vscode` import);
+// statusBar.ts and buildProgress.ts only copy the results onto VS Code's objects.
 
-import type { ProgressParams, ServerStatus } from '../server/protocol';
+import type { BuildProgressParams, ProgressParams, ServerStatus } from '../server/protocol';
 import { clampLevel, signed } from './depthPolicy';
 import type { Decision } from './depthSession';
 import type { ClientState } from './serverStatusStore';
@@ -44,10 +45,15 @@ function textOf(model: StatusModel): { text: string; severity: Severity } {
   if (model.clientState === 'starting' || model.server === undefined || model.server.state === 'loading') {
     return { text: '$(sync~spin) RC loading', severity: 'normal' };
   }
-  const warning = model.server.message ? 'warning' : 'normal';
+  if (model.server.state === 'building') {
+    const percent = model.server.build ? ` ${model.server.build.percent}%` : '';
+    return { text: `$(sync~spin) RC building${percent}`, severity: 'normal' };
+  }
+  const warning = model.server.severity === 'error' ? 'error' : model.server.message ? 'warning' : 'normal';
   if (model.thinking) {
-    const tokens = model.progress ? ` ${model.progress.tokens} tok` : '';
-    return { text: `$(loading~spin) RC ${levelLabel(model)} · thinking…${tokens}`, severity: warning };
+    const p = model.progress;
+    const sofar = p ? ` ${p.tokens} tok, ${(p.elapsedMs / 1000).toFixed(1)} s` : '';
+    return { text: `$(loading~spin) RC ${levelLabel(model)} · thinking…${sofar}`, severity: warning };
   }
   return { text: `$(pulse) RC ${levelLabel(model)} · ${model.server.device ?? '?'}`, severity: warning };
 }
@@ -62,7 +68,11 @@ function tooltipOf(model: StatusModel): string {
       .filter(Boolean)
       .join(', ');
     lines.push(escapeMarkdown(`Server: ${server.state}${where ? ` (${where})` : ''}`), '');
-    if (server.message) lines.push(`$(warning) ${escapeMarkdown(server.message)}`, '');
+    if (server.message) {
+      // A ready server's message is a fallback or a notice; while loading or building, what it does.
+      const icon = server.state === 'error' || server.severity === 'error' ? 'error' : server.state === 'ready' ? 'warning' : 'info';
+      lines.push(`$(${icon}) ${escapeMarkdown(server.message)}`, '');
+    }
     const figures = [
       server.lastLatencyMs !== undefined && `last ${Math.round(server.lastLatencyMs)} ms`,
       server.tokensPerSecond !== undefined && `${server.tokensPerSecond.toFixed(1)} tokens/s`,
@@ -90,4 +100,19 @@ function tooltipOf(model: StatusModel): string {
 export function presentStatus(model: StatusModel): StatusPresentation {
   const { text, severity } = textOf(model);
   return { text, tooltip: tooltipOf(model), severity };
+}
+
+/** The last part of a folder path, for either separator. */
+function folderName(folder: string): string {
+  return folder.replace(/[\\/]+$/, '').split(/[\\/]/).pop() || folder;
+}
+
+/** The build notification's title: "Recurrent Copilot: building <model folder name> (<dtype>)". */
+export function buildTitle(p: BuildProgressParams): string {
+  return `Recurrent Copilot: building ${folderName(p.model)} (${p.dtype})`;
+}
+
+/** The build notification's message: the percent and the tensor just written. */
+export function buildMessage(p: BuildProgressParams): string {
+  return p.tensor ? `${p.percent}% · ${p.tensor}` : `${p.percent}%`;
 }

@@ -6,19 +6,23 @@ import { generate, GenerateResult } from './generate';
 import { GenerateRequest } from './generateRequest';
 import { TokenEvent } from './stopping';
 import { HuginnModel, StateInit } from './huginnModel';
-import { resolveModelDir } from './modelResolver';
+import { formatNotice, ModelFormat, resolveBuildDtype } from './modelFormat';
+import { BuildProgress, resolveModelDir } from './modelResolver';
 import { forwardChunk } from './recurrence';
 import { PromptCache } from './promptCache';
 import { buildPrompt, PromptSource } from './prompt';
 import { SessionOptions } from './sessions';
-import { WeightDtype } from '../../native/model/manifest';
 
 export interface EngineOptions extends SessionOptions {
   /** Bytes of memory available, instead of the system's figure (tests of the memory guard). */
   availableMemory?: number;
-  /** dtype used when `model` is a checkpoint that must be built. */
-  buildDtype?: WeightDtype;
+  /** The format a checkpoint is built as (default fp32); `auto` picks by the device (modelFormat.ts). */
+  buildDtype?: ModelFormat;
   log?: (line: string) => void;
+  /** A checkpoint's build as it goes. */
+  onBuildProgress?: (p: BuildProgress) => void;
+  /** Stops a checkpoint's build; open then rejects. */
+  signal?: AbortSignal;
 }
 
 export interface EngineInfo {
@@ -26,6 +30,8 @@ export interface EngineInfo {
   provider: string;
   fallbackReason?: string;
   dtype: string;
+  /** Something to know about how this model runs here (e.g. fp16 on the CPU). */
+  notice?: string;
   vocabSize: number;
   nEmbd: number;
   meanRecurrence: number;
@@ -51,8 +57,12 @@ export class Engine {
   private constructor(readonly model: HuginnModel) {}
 
   static async open(modelDir: string, opts: EngineOptions = {}): Promise<Engine> {
-    const resolved = await resolveModelDir(modelDir, opts.buildDtype ?? 'fp32', opts.log);
-    return new Engine(await HuginnModel.load(resolved.dir, opts));
+    const dtype = resolveBuildDtype(opts.buildDtype ?? 'fp32', opts.device ?? 'auto');
+    const resolved = await resolveModelDir(modelDir, dtype, opts.log, { onProgress: opts.onBuildProgress, signal: opts.signal });
+    const engine = new Engine(await HuginnModel.load(resolved.dir, opts));
+    const notice = engine.info().notice;
+    if (notice) opts.log?.(notice);
+    return engine;
   }
 
   info(): EngineInfo {
@@ -62,6 +72,7 @@ export class Engine {
       provider: m.sessions.provider,
       fallbackReason: m.sessions.fallbackReason,
       dtype: m.manifest.dtype,
+      notice: formatNotice(m.manifest.dtype, m.sessions.provider),
       vocabSize: m.cfg.vocabSize,
       nEmbd: m.cfg.nEmbd,
       meanRecurrence: m.cfg.meanRecurrence,

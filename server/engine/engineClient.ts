@@ -36,31 +36,44 @@ export class EngineClient {
   private opened: Promise<EngineInfo>;
   private exited: Error | undefined;
 
-  private constructor(modelDir: string, options: EngineOptions) {
-    const { log, ...rest } = options;
+  private constructor(modelDir: string, options: EngineOptions, cancelOpen: SharedCancelFlag) {
+    // Callbacks and the signal stay on this thread (they cannot be cloned to the worker).
+    const { log, onBuildProgress, signal: _signal, ...rest } = options;
     this.worker = new Worker(path.join(__dirname, 'engineWorker.js'));
     this.opened = new Promise((resolve, reject) => {
       this.worker.on('message', (msg: FromWorker) => {
         if (msg.type === 'opened') {
           this.info_ = msg.info;
           resolve(msg.info);
-        } else if (msg.type === 'open-failed') reject(new EngineError('model', msg.message));
+        } else if (msg.type === 'open-failed') reject(new EngineError(msg.kind, msg.message));
+        else if (msg.type === 'build-progress') onBuildProgress?.(msg.progress);
         else if (msg.type === 'log') log?.(msg.line);
         else this.dispatch(msg);
       });
       this.worker.on('error', (e) => this.fail(e, reject));
       this.worker.on('exit', (code) => this.fail(new Error(`engine worker exited (code ${code})`), reject));
     });
-    this.post({ type: 'open', modelDir, options: rest });
+    this.post({ type: 'open', modelDir, options: rest, cancel: cancelOpen.buffer });
   }
 
+  /**
+   * Starts a worker and opens the model in it, building a checkpoint first if needed (reported
+   * through `onBuildProgress`). Aborting `signal` stops the build: open then rejects with an
+   * EngineError of kind 'cancelled'; once the model is built, it no longer applies.
+   */
   static async open(modelDir: string, options: EngineOptions = {}): Promise<EngineClient> {
-    const client = new EngineClient(modelDir, options);
+    const cancel = new SharedCancelFlag();
+    const client = new EngineClient(modelDir, options, cancel);
+    const onAbort = () => cancel.cancel();
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await client.opened;
     } catch (e) {
       await client.worker.terminate();
       throw e;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
     }
     return client;
   }

@@ -4,6 +4,7 @@
 import { parentPort } from 'worker_threads';
 import { CancelledError, SharedCancelFlag } from './cancel';
 import { Engine } from './engine';
+import { ModelBuildError } from './modelResolver';
 import { ErrorKind, FromWorker, ToWorker } from './workerProtocol';
 
 const port = parentPort;
@@ -19,16 +20,41 @@ function classify(e: unknown): ErrorKind {
   return 'internal';
 }
 
+/** How often an open polls its cancel flag while the worker is free (a build waiting on I/O). */
+const CANCEL_POLL_MS = 50;
+
+async function open(msg: Extract<ToWorker, { type: 'open' }>): Promise<void> {
+  // The build stops on an AbortSignal; the client sets a shared flag, seen between two tensors
+  // (the progress callback runs synchronously in the builder) and whenever this thread is free.
+  const cancel = new SharedCancelFlag(msg.cancel);
+  const controller = new AbortController();
+  const check = () => {
+    if (cancel.cancelled && !controller.signal.aborted) controller.abort();
+  };
+  const poll = setInterval(check, CANCEL_POLL_MS);
+  try {
+    engine = await Engine.open(msg.modelDir, {
+      ...msg.options,
+      log: (line) => post({ type: 'log', line }),
+      onBuildProgress: (progress) => {
+        post({ type: 'build-progress', progress });
+        check();
+      },
+      signal: controller.signal,
+    });
+    post({ type: 'opened', info: engine.info() });
+  } catch (e) {
+    const kind = controller.signal.aborted ? 'cancelled' : e instanceof ModelBuildError ? 'build' : 'model';
+    post({ type: 'open-failed', kind, message: (e as Error).message });
+  } finally {
+    clearInterval(poll);
+  }
+}
+
 async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case 'open':
-      try {
-        engine = await Engine.open(msg.modelDir, { ...msg.options, log: (line) => post({ type: 'log', line }) });
-        post({ type: 'opened', info: engine.info() });
-      } catch (e) {
-        post({ type: 'open-failed', message: (e as Error).message });
-      }
-      return;
+      return open(msg);
     case 'generate':
     case 'score': {
       const cancel = new SharedCancelFlag(msg.cancel);

@@ -1,7 +1,7 @@
 // `--model DIR` accepts a built model folder (manifest.json) or a checkpoint folder (config.json +
 // safetensors). A checkpoint is built on first use into a cache folder, and that build is reused
-// while the checkpoint's files are unchanged (names, sizes and modification times). Without a
-// folder, the editor and the CLI use the shipped default model.
+// while the checkpoint's files are unchanged (names, sizes and modification times); each dtype has
+// its own build. Without a folder, the editor and the CLI use the shipped default model.
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -14,6 +14,13 @@ import { HuginnCheckpoint, CheckpointError } from '../../native/model/checkpoint
 export function defaultModelDir(): string {
   return process.env.RECURRENT_COPILOT_DEFAULT_MODEL ?? path.resolve(__dirname, '..', '..', '..', 'native', 'models', 'default');
 }
+
+/**
+ * The format the shipped default model (a small checkpoint) is built as, unless one is named: the
+ * one its model card measures. It is small enough for fp32 anywhere, and 4-bit blocks cost a model
+ * this small much of its greedy agreement with fp32.
+ */
+export const DEFAULT_MODEL_DTYPE: WeightDtype = 'fp32';
 
 export function modelCacheRoot(): string {
   if (process.env.RECURRENT_COPILOT_CACHE) return process.env.RECURRENT_COPILOT_CACHE;
@@ -32,13 +39,35 @@ function fingerprint(ck: HuginnCheckpoint, dtype: WeightDtype): string {
   return hash.digest('hex');
 }
 
+/** How far a checkpoint's build is: from 0 (started) to 1 (done); `tensor` was just written. */
+export interface BuildProgress {
+  fraction: number;
+  tensor: string;
+  dtype: WeightDtype;
+}
+
+export interface ResolveOptions {
+  /** Called as a build goes: at its start, after each tensor (where the builder reports them), at its end. */
+  onProgress?: (p: BuildProgress) => void;
+  /** Stops a build: it then leaves no model folder behind and the call rejects. */
+  signal?: AbortSignal;
+}
+
+/** A checkpoint's build failed (not enough disk space, a bad tensor, ...); the message says which build. */
+export class ModelBuildError extends Error {}
+
 export interface ResolvedModel {
   dir: string;
   /** Set when a checkpoint was (re)built for this call. */
   built: boolean;
 }
 
-export async function resolveModelDir(dir: string, dtype: WeightDtype = 'fp32', log: (s: string) => void = () => {}): Promise<ResolvedModel> {
+export async function resolveModelDir(
+  dir: string,
+  dtype: WeightDtype = 'fp32',
+  log: (s: string) => void = () => {},
+  { onProgress = () => {}, signal }: ResolveOptions = {},
+): Promise<ResolvedModel> {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CheckpointError(`model folder not found: ${dir}`);
   if (fs.existsSync(path.join(dir, 'manifest.json'))) return { dir, built: false };
   if (!fs.existsSync(path.join(dir, 'config.json'))) {
@@ -51,9 +80,33 @@ export async function resolveModelDir(dir: string, dtype: WeightDtype = 'fp32', 
   const stem = `${path.basename(path.resolve(dir))}-${dtype}-${crypto.createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 12)}`;
   const cacheDir = path.join(modelCacheRoot(), `${stem}-${fingerprint(ck, dtype).slice(0, 16)}`);
   if (fs.existsSync(path.join(cacheDir, 'manifest.json'))) return { dir: cacheDir, built: false };
+  signal?.throwIfAborted();
   log(`building ${dir} (${dtype}) into ${cacheDir}`);
-  fs.mkdirSync(path.dirname(cacheDir), { recursive: true });
-  await buildModel({ checkpointDir: dir, outDir: cacheDir, dtype, log, keepExisting: true });
+  onProgress({ fraction: 0, tensor: '', dtype });
+  // onProgress and signal go to the builder as extra options: it reports each tensor and stops
+  // between tensors where it supports them.
+  const build = {
+    checkpointDir: dir,
+    outDir: cacheDir,
+    dtype,
+    log,
+    keepExisting: true,
+    onProgress: (p: { fraction: number; tensor: string }) => onProgress({ fraction: p.fraction, tensor: p.tensor, dtype }),
+    signal,
+  };
+  try {
+    fs.mkdirSync(path.dirname(cacheDir), { recursive: true });
+    await buildModel(build);
+  } catch (e) {
+    if (signal?.aborted) throw e;
+    throw new ModelBuildError(`build of ${dir} (${dtype}) failed: ${(e as Error).message}`, { cause: e });
+  }
+  onProgress({ fraction: 1, tensor: '', dtype }); // (a last chance for the caller to see a cancel)
+  if (signal?.aborted) {
+    // Cancelled too late for the builder to stop: a cancelled build leaves no model behind either way.
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+    signal.throwIfAborted();
+  }
   // Builds of earlier versions of this checkpoint are stale now (best effort: they may be in use).
   for (const name of fs.readdirSync(modelCacheRoot())) {
     const stale = (name === stem || name.startsWith(`${stem}-`)) && !name.includes('.building-') && name !== path.basename(cacheDir);

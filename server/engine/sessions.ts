@@ -101,8 +101,8 @@ export async function createSessions(m: LoadedManifest, so: SessionOptions = {})
   }
 }
 
-/** The npm package ships the CUDA provider only when its install script could download it. */
-function cudaProviderMissing(): string | undefined {
+/** Where onnxruntime-node keeps the CUDA provider library, if the package can be found. */
+function cudaProviderPath(): { dir: string; lib: string } | undefined {
   let binding: string;
   try {
     binding = path.dirname(require.resolve('onnxruntime-node/package.json'));
@@ -111,7 +111,22 @@ function cudaProviderMissing(): string | undefined {
   }
   const dir = path.join(binding, 'bin', 'napi-v6', process.platform, process.arch);
   const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
-  return fs.existsSync(dir) && !fs.existsSync(path.join(dir, lib)) ? `CUDA provider library ${lib} is not installed` : undefined;
+  return { dir, lib };
+}
+
+/** The npm package ships the CUDA provider only when its install script could download it. */
+function cudaProviderMissing(): string | undefined {
+  const p = cudaProviderPath();
+  return p && fs.existsSync(p.dir) && !fs.existsSync(path.join(p.dir, p.lib)) ? `CUDA provider library ${p.lib} is not installed` : undefined;
+}
+
+/**
+ * Whether sessions for `device` will try a GPU provider that is installed here (CUDA is the only
+ * one today). It cannot tell whether a GPU answers: session creation may still fall back to the CPU.
+ */
+export function gpuProviderAvailable(device: DevicePreference): boolean {
+  const p = cudaProviderPath();
+  return device !== 'cpu' && p !== undefined && fs.existsSync(path.join(p.dir, p.lib));
 }
 
 function firstLine(s: string): string {

@@ -1,34 +1,36 @@
-// Owns the engine worker: loads the configured model (or the shipped default), falls back to the
-// default with one clear message when the configured one is broken, reloads on settings changes,
-// and starts a new worker after a crash.
+// Owns the engine worker: loads the configured model (or the shipped default), building a
+// checkpoint first in the configured format (state `building`, with progress, cancellable), falls
+// back to the default with one clear message when the configured one is broken, its build failed
+// or was cancelled, reloads on settings changes, and starts a new worker after a crash.
 import * as fs from 'fs';
 import * as path from 'path';
-import { EngineClient } from '../engine/engineClient';
-import { defaultModelDir } from '../engine/modelResolver';
-import { ServerSettings, ServerState } from '../protocol';
+import { EngineClient, EngineError } from '../engine/engineClient';
+import { BuildProgress, DEFAULT_MODEL_DTYPE, defaultModelDir } from '../engine/modelResolver';
+import { BuildProgressParams, ServerSettings, ServerStatus } from '../protocol';
 
-export interface HostStatus {
-  state: ServerState;
-  message?: string;
-  device?: string;
-  model?: string;
-  dtype?: string;
-}
+export type HostStatus = Pick<ServerStatus, 'state' | 'message' | 'severity' | 'device' | 'model' | 'dtype' | 'build'>;
+
+/** Build progress goes out at each new percent, and at least this often while the tensor changes. */
+const BUILD_PROGRESS_EVERY_MS = 250;
 
 export class ModelHost {
   private client: EngineClient | undefined;
   private loading: Promise<void> | undefined;
   private loadedFor: string | undefined;
+  /** Aborts the configured model's open (its build) for the load in progress. */
+  private opening: AbortController | undefined;
+  private lastProgress = { percent: -1, at: 0 };
   status: HostStatus = { state: 'loading' };
 
   constructor(
     private settings: ServerSettings,
     private readonly onStatus: (s: HostStatus) => void,
     private readonly log: (line: string) => void,
+    private readonly onBuildProgress: (p: BuildProgressParams) => void = () => {},
   ) {}
 
   private key(s: ServerSettings): string {
-    return JSON.stringify([s.modelPath || defaultModelDir(), s.device]);
+    return JSON.stringify([s.modelPath || defaultModelDir(), s.device, s.modelFormat]);
   }
 
   private setStatus(s: HostStatus): void {
@@ -51,28 +53,57 @@ export class ModelHost {
     return this.loading;
   }
 
+  /** recurrent/cancelBuild: stops the build in progress; the load then falls back to the default model. */
+  cancelBuild(): boolean {
+    if (this.status.state !== 'building' || !this.opening) return false;
+    this.log(`cancelling the build of ${this.status.model}`);
+    this.opening.abort();
+    return true;
+  }
+
   private async doLoad(key: string): Promise<void> {
+    this.opening?.abort(); // a build for older settings stops
     const previous = this.client;
     this.client = undefined;
     await previous?.close().catch(() => previous.terminate());
     this.setStatus({ state: 'loading', message: 'loading model' });
-    const wanted = this.settings.modelPath || defaultModelDir();
-    const options = { device: this.settings.device, threads: 1, log: this.log };
+    const { modelPath, device, modelFormat } = this.settings;
+    const wanted = modelPath || defaultModelDir();
+    // The format setting is for the configured checkpoint; the shipped default keeps its own.
+    const options = { device, threads: 1, log: this.log, buildDtype: DEFAULT_MODEL_DTYPE };
     let message: string | undefined;
+    let severity: HostStatus['severity'];
     let client: EngineClient;
+    const opening = new AbortController();
+    this.opening = opening;
+    this.lastProgress = { percent: -1, at: 0 };
     try {
-      if (this.settings.modelPath && !fs.existsSync(this.settings.modelPath)) throw new Error(`model folder not found: ${this.settings.modelPath}`);
-      client = await EngineClient.open(wanted, options);
+      if (modelPath && !fs.existsSync(modelPath)) throw new Error(`model folder not found: ${modelPath}`);
+      client = await EngineClient.open(wanted, {
+        ...options,
+        buildDtype: modelPath ? modelFormat : DEFAULT_MODEL_DTYPE,
+        signal: opening.signal,
+        onBuildProgress: (p) => this.buildProgress(p, wanted, key),
+      });
     } catch (e) {
+      if (this.loadedFor !== key) return; // superseded (its build was stopped): the newer load reports
       const reason = (e as Error).message;
-      if (!this.settings.modelPath) return this.fail(`the default model could not be loaded: ${reason}`, key);
-      message = `model ${this.settings.modelPath} could not be loaded: ${reason}; using the default model`;
+      const kind = e instanceof EngineError ? e.kind : undefined;
+      if (!modelPath) return this.fail(`the default model could not be loaded: ${reason}`, key);
+      if (kind === 'cancelled') message = `build of ${modelPath} cancelled; using the default model`;
+      else if (kind === 'build') {
+        message = `${reason}; using the default model`;
+        severity = 'error';
+      } else message = `model ${modelPath} could not be loaded: ${reason}; using the default model`;
       this.log(message);
+      this.setStatus({ state: 'loading', message: 'loading the default model' });
       try {
         client = await EngineClient.open(defaultModelDir(), options);
       } catch (e2) {
         return this.fail(`${message}, which failed too: ${(e2 as Error).message}`, key);
       }
+    } finally {
+      if (this.opening === opening) this.opening = undefined;
     }
     if (this.loadedFor !== key) {
       await client.close(); // settings changed while loading; the newer load wins
@@ -80,8 +111,27 @@ export class ModelHost {
     }
     this.client = client;
     const info = client.info;
-    if (info.fallbackReason && this.settings.device !== 'cpu') this.log(`running on CPU: ${info.fallbackReason}`);
-    this.setStatus({ state: 'ready', message, device: info.provider, model: info.modelDir, dtype: info.dtype });
+    if (info.fallbackReason && device !== 'cpu') this.log(`running on CPU: ${info.fallbackReason}`);
+    message = [message, info.notice].filter(Boolean).join('. ') || undefined;
+    this.setStatus({ state: 'ready', message, severity, device: info.provider, model: info.modelDir, dtype: info.dtype });
+  }
+
+  /** The worker's report of a checkpoint build: status `building` and recurrent/buildProgress, throttled. */
+  private buildProgress(p: BuildProgress, model: string, key: string): void {
+    if (this.loadedFor !== key) return;
+    const percent = Math.max(0, Math.min(100, Math.floor(p.fraction * 100)));
+    const now = Date.now();
+    if (percent === this.lastProgress.percent && now - this.lastProgress.at < BUILD_PROGRESS_EVERY_MS) return;
+    this.lastProgress = { percent, at: now };
+    const where = p.tensor ? ` (${p.tensor})` : '';
+    this.setStatus({
+      state: 'building',
+      message: `building ${path.basename(model)} (${p.dtype}): ${percent}%${where}`,
+      model,
+      dtype: p.dtype,
+      build: { percent, tensor: p.tensor },
+    });
+    this.onBuildProgress({ percent, tensor: p.tensor, model, dtype: p.dtype });
   }
 
   private fail(message: string, key: string): void {
@@ -103,6 +153,7 @@ export class ModelHost {
 
   async dispose(): Promise<void> {
     this.loadedFor = undefined;
+    this.opening?.abort();
     await this.client?.close().catch(() => undefined);
   }
 }

@@ -29,7 +29,7 @@ function status(): ServerStatus {
 const sendStatus = () => void connection.sendNotification(Methods.status, status());
 const log = (line: string) => connection.console.log(line);
 
-const host = new ModelHost(settings, (_s: HostStatus) => sendStatus(), log);
+const host = new ModelHost(settings, (_s: HostStatus) => sendStatus(), log, (p) => void connection.sendNotification(Methods.buildProgress, p));
 const completions = new CompletionService(host, stats, () => settings, (p) => void connection.sendNotification(Methods.progress, p), sendStatus);
 
 connection.onInitialize((params) => {
@@ -90,6 +90,10 @@ connection.onNotification(Methods.configure, (raw: unknown) => {
   }
   completions.clearCache();
   host.configure(settings);
+});
+
+connection.onNotification(Methods.cancelBuild, () => {
+  if (!host.cancelBuild()) log('recurrent/cancelBuild: no build is running');
 });
 
 connection.onShutdown(() => host.dispose());

@@ -1,10 +1,10 @@
 // Server settings from the client (initializationOptions and recurrent/configure), validated.
 import * as path from 'path';
-import { ServerSettings } from '../protocol';
+import { MODEL_FORMATS, ModelFormat, ServerSettings } from '../protocol';
 
 // beamWidth 4: on the default model the likeliest line closes 3x as many brackets right as
 // greedy decoding, for 1.4x the compute (npm run bench:completions).
-export const DEFAULT_SETTINGS: ServerSettings = { modelPath: null, device: 'auto', prefixChars: 2000, suffixChars: 500, beamWidth: 4 };
+export const DEFAULT_SETTINGS: ServerSettings = { modelPath: null, device: 'auto', modelFormat: 'auto', prefixChars: 2000, suffixChars: 500, beamWidth: 4 };
 
 export function parseSettings(raw: unknown): ServerSettings {
   if (raw === undefined || raw === null) return DEFAULT_SETTINGS;
@@ -21,6 +21,12 @@ export function parseSettings(raw: unknown): ServerSettings {
   if (r.device !== undefined) {
     if (r.device !== 'auto' && r.device !== 'cpu' && r.device !== 'cuda') throw new Error(`device must be auto, cpu or cuda, got ${JSON.stringify(r.device)}`);
     out.device = r.device;
+  }
+  if (r.modelFormat !== undefined) {
+    if (!(MODEL_FORMATS as readonly unknown[]).includes(r.modelFormat)) {
+      throw new Error(`modelFormat must be one of ${MODEL_FORMATS.join(', ')}, got ${JSON.stringify(r.modelFormat)}`);
+    }
+    out.modelFormat = r.modelFormat as ModelFormat;
   }
   for (const key of ['prefixChars', 'suffixChars'] as const) {
     const v = r[key];

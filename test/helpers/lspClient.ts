@@ -2,7 +2,7 @@
 import { ChildProcess, spawn } from 'child_process';
 import * as path from 'path';
 import { createMessageConnection, MessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
-import { Methods, ServerStatus } from '../../server/protocol';
+import { BuildProgressParams, Methods, ServerStatus } from '../../server/protocol';
 import { REPO } from './reference';
 
 export const SERVER = path.join(REPO, 'out', 'server', 'lsp', 'server.js');
@@ -11,6 +11,8 @@ export class LspSession {
   readonly proc: ChildProcess;
   readonly conn: MessageConnection;
   readonly statuses: ServerStatus[] = [];
+  /** recurrent/buildProgress notifications, in order. */
+  readonly buildProgress: BuildProgressParams[] = [];
   readonly logs: string[] = [];
   private version = new Map<string, number>();
 
@@ -19,6 +21,7 @@ export class LspSession {
     this.proc.stderr!.on('data', (d) => this.logs.push(String(d)));
     this.conn = createMessageConnection(new StreamMessageReader(this.proc.stdout!), new StreamMessageWriter(this.proc.stdin!));
     this.conn.onNotification(Methods.status, (s: ServerStatus) => void this.statuses.push(s));
+    this.conn.onNotification(Methods.buildProgress, (p: BuildProgressParams) => void this.buildProgress.push(p));
     this.conn.onNotification("window/logMessage", (m: { message: string }) => void this.logs.push(m.message));
     this.conn.listen();
   }
@@ -38,6 +41,18 @@ export class LspSession {
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`server never reached ${states.join('/')}; logs: ${this.logs.join('')}`);
+  }
+
+  /** Polls recurrent/getStatus until `done` holds for it. */
+  async waitForStatus(what: string, done: (s: ServerStatus) => boolean, timeoutMs = 120_000): Promise<ServerStatus> {
+    const deadline = Date.now() + timeoutMs;
+    let last: ServerStatus | undefined;
+    while (Date.now() < deadline) {
+      last = (await this.conn.sendRequest(Methods.getStatus)) as ServerStatus;
+      if (done(last)) return last;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`server never reached ${what}; last status ${JSON.stringify(last)}; logs: ${this.logs.join('')}`);
   }
 
   open(uri: string, text: string, languageId = 'python'): void {

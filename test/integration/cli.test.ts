@@ -95,6 +95,25 @@ describe('recurrent-copilot CLI', function () {
     assert.strictEqual(fs.readdirSync(cache).length, 1, 'the stale build is removed');
   });
 
+  it('--dtype auto, the default for a checkpoint --model, builds int4 on the CPU; build takes auto too', function () {
+    const env = { RECURRENT_COPILOT_CACHE: tmpDir('auto') };
+    const args = ['generate', '--model', checkpoint, '--device', 'cpu', '--ids', '1,2', '--steps', '2', '--max-tokens', '3', '--json'];
+    const first = cli(args, env);
+    assert.strictEqual(first.code, 0, first.stderr);
+    assert.match(first.stderr, /building .* \(int4\)/);
+    const [folder] = fs.readdirSync(env.RECURRENT_COPILOT_CACHE);
+    assert.strictEqual(JSON.parse(fs.readFileSync(path.join(env.RECURRENT_COPILOT_CACHE, folder, 'manifest.json'), 'utf8')).dtype, 'int4');
+    // Named explicitly, the same build.
+    const again = cli([...args, '--dtype', 'auto'], env);
+    assert.strictEqual(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /building/);
+    const out = path.join(tmpDir('cli-auto'), 'model');
+    const b = cli(['build', '--checkpoint', checkpoint, '--out', out, '--dtype', 'auto', '--device', 'cpu']);
+    assert.strictEqual(b.code, 0, b.stderr);
+    assert.match(b.stdout, /^built .* \(int4, /);
+    assert.strictEqual(JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')).dtype, 'int4');
+  });
+
   it('two processes building the same checkpoint at once both succeed and share one build', async function () {
     const env = { ...process.env, RECURRENT_COPILOT_CACHE: tmpDir('race') };
     const args = [BIN, 'generate', '--model', checkpoint, '--ids', '1,2', '--steps', '2', '--max-tokens', '3', '--json'];
@@ -121,6 +140,7 @@ describe('recurrent-copilot CLI', function () {
     ['both prompt and ids', ['generate', '--model', '.', '--ids', '1', '--prompt', 'x'], 2, /exactly one of/],
     ['an unknown option', ['generate', '--modle', 'x'], 2, /Unknown option/],
     ['a bad dtype', ['build', '--checkpoint', '.', '--out', '/tmp/x', '--dtype', 'int3'], 2, /--dtype must be one of/],
+    ['a bad model format', ['generate', '--model', '.', '--ids', '1', '--dtype', 'int8'], 2, /--dtype must be one of auto\|fp32\|fp16\|int4/],
     ['an unknown exit criterion', ['generate', '--model', '.', '--ids', '1', '--exit', 'vibes'], 2, /--exit must be one of/],
     ['a bad KV strategy', ['generate', '--model', '.', '--ids', '1', '--kv-strategy', 'compress-q2'], 2, /unknown KV cache strategy/],
     ['zero beams', ['generate', '--model', '.', '--ids', '1', '--beams', '0'], 2, /--beams must be an integer >= 1/],

@@ -30,4 +30,10 @@ describe('request budget and server settings', function () {
     assert.throws(() => parseSettings({ beamWidth: 0 }), /beamWidth/);
     assert.strictEqual(parseSettings({ beamWidth: 1 }).beamWidth, 1);
   });
+
+  it('validates the model format', function () {
+    assert.strictEqual(parseSettings({}).modelFormat, 'auto');
+    assert.strictEqual(parseSettings({ modelFormat: 'int4' }).modelFormat, 'int4');
+    assert.throws(() => parseSettings({ modelFormat: 'int8' }), /modelFormat must be one of auto, fp32, fp16, int4/);
+  });
 });

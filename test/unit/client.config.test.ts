@@ -13,6 +13,7 @@ import {
   toPolicySettings,
   toServerSettings,
 } from '../../src/config';
+import { MODEL_FORMATS } from '../../server/protocol';
 
 const root = path.resolve(__dirname, '../../..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -64,6 +65,9 @@ describe('configuration', function () {
     assert.ok(!checkSetting('modelPath', 3).ok);
     assert.ok(checkSetting('device', 'cuda').ok);
     assert.ok(!checkSetting('device', 'gpu').ok);
+    for (const format of ['auto', 'fp32', 'fp16', 'int4']) assert.ok(checkSetting('modelFormat', format).ok, format);
+    assert.ok(!checkSetting('modelFormat', 'int8').ok);
+    assert.ok(!checkSetting('modelFormat', 4).ok);
     assert.ok(checkSetting('computeMap.enabled', true).ok);
     assert.ok(!checkSetting('computeMap.enabled', 'true').ok);
     assert.ok(!checkSetting('somethingElse', 1).ok);
@@ -77,8 +81,9 @@ describe('configuration', function () {
   });
 
   it('server settings: empty model path means the shipped model (null)', function () {
-    assert.deepStrictEqual(toServerSettings(DEFAULTS), { modelPath: null, device: 'auto', prefixChars: 2000, suffixChars: 500, beamWidth: 4 });
+    assert.deepStrictEqual(toServerSettings(DEFAULTS), { modelPath: null, device: 'auto', modelFormat: 'auto', prefixChars: 2000, suffixChars: 500, beamWidth: 4 });
     assert.ok(!sameServerSettings(toServerSettings({ ...DEFAULTS, beamWidth: 1 }), toServerSettings(DEFAULTS)));
+    assert.ok(!sameServerSettings(toServerSettings({ ...DEFAULTS, modelFormat: 'int4' }), toServerSettings(DEFAULTS)));
     const custom = toServerSettings({ ...DEFAULTS, modelPath: '  /m  ', device: 'cpu' });
     assert.strictEqual(custom.modelPath, '/m');
     assert.ok(!sameServerSettings(custom, toServerSettings(DEFAULTS)));
@@ -121,6 +126,20 @@ describe('package.json contributions', function () {
     const steps = properties[`${SECTION}.stepsPerLevel`] as { items: { minimum: number; maximum: number } };
     assert.deepStrictEqual([steps.items.minimum, steps.items.maximum], [LIMITS.steps.min, LIMITS.steps.max]);
     assert.deepStrictEqual(properties[`${SECTION}.device`].enum, ['auto', 'cpu', 'cuda']);
+    assert.deepStrictEqual(properties[`${SECTION}.modelFormat`].enum, [...MODEL_FORMATS]);
+  });
+
+  it('enum settings describe each value', function () {
+    for (const key of ['device', 'modelFormat']) {
+      const property = properties[`${SECTION}.${key}`] as { enum: string[]; enumDescriptions: string[] };
+      assert.strictEqual(property.enumDescriptions.length, property.enum.length, key);
+    }
+  });
+
+  it('the model, where it runs and its build format are machine-overridable (remote windows set them per machine)', function () {
+    for (const key of [SETTING_KEYS.modelPath, SETTING_KEYS.device, SETTING_KEYS.modelFormat]) {
+      assert.strictEqual(properties[`${SECTION}.${key}`].scope, 'machine-overridable', key);
+    }
   });
 
   it('contributes the commands under the "Recurrent Copilot" category', function () {

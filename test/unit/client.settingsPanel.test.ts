@@ -1,6 +1,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
+import { MODEL_FORMATS } from '../../server/protocol';
 import { LIMITS } from '../../src/config';
 import { contentSecurityPolicy, makeNonce, renderSettingsHtml } from '../../src/settingsHtml';
 import { parseWebviewMessage } from '../../src/settingsMessages';
@@ -23,6 +24,7 @@ describe('settings webview messages', function () {
     });
     const languages = parseWebviewMessage({ type: 'update', key: 'languageLevels', value: { latex: 4 } });
     assert.ok(languages.ok);
+    assert.ok(parseWebviewMessage({ type: 'update', key: 'modelFormat', value: 'int4' }).ok);
   });
 
   it('rejects anything else before it reaches the settings', function () {
@@ -34,6 +36,7 @@ describe('settings webview messages', function () {
       { type: 'update', key: 'baseLevel', value: 9 },
       { type: 'update', key: 'baseLevel', value: '3' },
       { type: 'update', key: 'device', value: 'quantum' },
+      { type: 'update', key: 'modelFormat', value: 'int8' },
       { type: 'update', key: 'stepsPerLevel', value: [1, 2, 3, 4, -5] },
       { type: 'update', key: 'languageLevels', value: { '<script>': 1 } },
       { type: 'update', key: 'files.autoSave', value: 'off' },
@@ -80,7 +83,7 @@ describe('settings webview page', function () {
     const ids = [
       'enabled', 'baseLevel', 'steps0', 'steps4', 'exitThreshold', 'maxTokens', 'timeCapMs', 'debounce',
       'languageRows', 'newLanguage', 'newLanguageLevel', 'addLanguage', 'modelPath', 'browseModel', 'defaultModel',
-      'device', 'prefixChars', 'suffixChars', 'beamWidth', 'computeMapEnabled', 'latencyChart', 'iterationsChart', 'serverState',
+      'device', 'modelFormat', 'prefixChars', 'suffixChars', 'beamWidth', 'computeMapEnabled', 'latencyChart', 'iterationsChart', 'serverState',
       'lastLatency', 'tokensPerSecond', 'lastDecision', 'message',
     ];
     for (const id of ids) assert.ok(template.includes(`id="${id}"`), id);
@@ -100,6 +103,12 @@ describe('settings webview page', function () {
     assert.deepStrictEqual(range('prefixChars'), [LIMITS.prefixChars.min, LIMITS.prefixChars.max]);
     assert.deepStrictEqual(range('suffixChars'), [LIMITS.suffixChars.min, LIMITS.suffixChars.max]);
     assert.deepStrictEqual(range('beamWidth'), [LIMITS.beamWidth.min, LIMITS.beamWidth.max]);
+  });
+
+  it('the build format select offers exactly the formats config.ts accepts', function () {
+    const select = /<select id="modelFormat">([\s\S]*?)<\/select>/.exec(template)?.[1] ?? '';
+    assert.deepStrictEqual([...select.matchAll(/value="([^"]+)"/g)].map((m) => m[1]), [...MODEL_FORMATS]);
+    assert.ok(script.includes("update('modelFormat'"));
   });
 
   it('nonces are fresh and attribute-safe', function () {

@@ -1,8 +1,8 @@
 import * as assert from 'assert';
 import type { ServerStatus } from '../../server/protocol';
 import { DepthSession, MAX_OFFSET } from '../../src/depthSession';
-import { parseProgress, parseServerStatus, ServerStatusStore } from '../../src/serverStatusStore';
-import { escapeMarkdown, presentStatus, type StatusModel } from '../../src/statusView';
+import { errorToAnnounce, parseBuildProgress, parseProgress, parseServerStatus, ServerStatusStore } from '../../src/serverStatusStore';
+import { buildMessage, buildTitle, escapeMarkdown, presentStatus, type StatusModel } from '../../src/statusView';
 
 const ready: ServerStatus = {
   state: 'ready', device: 'cpu', model: 'huginn-tiny', dtype: 'int4', lastLatencyMs: 120.4, tokensPerSecond: 55.56,
@@ -33,9 +33,36 @@ describe('status bar view', function () {
     assert.strictEqual(presentStatus(model({ offset: 5 })).text, '$(pulse) RC L4 (+5) · cpu');
   });
 
-  it('thinking, with the progress so far', function () {
-    const progress = { requestId: 1, uri: 'file:///a', tokens: 12, elapsedMs: 800, meanIterations: 9 };
-    assert.strictEqual(presentStatus(model({ thinking: true, progress })).text, '$(loading~spin) RC L2 · thinking… 12 tok');
+  it('thinking, with the progress so far: tokens and seconds', function () {
+    const progress = { requestId: 1, uri: 'file:///a', tokens: 12, elapsedMs: 3150, meanIterations: 9 };
+    assert.strictEqual(presentStatus(model({ thinking: true, progress })).text, '$(loading~spin) RC L2 · thinking… 12 tok, 3.1 s');
+    assert.strictEqual(presentStatus(model({ thinking: true })).text, '$(loading~spin) RC L2 · thinking…');
+  });
+
+  it('building: the percent done', function () {
+    const building: ServerStatus = { state: 'building', message: 'building ck (int4): 42% (core.0.attn)', model: '/m/ck', dtype: 'int4', build: { percent: 42, tensor: 'core.0.attn' }, recent: [] };
+    const view = presentStatus(model({ server: building }));
+    assert.strictEqual(view.text, '$(sync~spin) RC building 42%');
+    assert.strictEqual(view.severity, 'normal');
+    assert.ok(view.tooltip.includes('Server: building \\(model /m/ck, int4\\)'));
+    assert.ok(view.tooltip.includes('$(info) building ck \\(int4\\): 42% \\(core\\.0\\.attn\\)'), view.tooltip);
+    assert.strictEqual(presentStatus(model({ server: { ...building, build: undefined } })).text, '$(sync~spin) RC building');
+  });
+
+  it('the build notification: folder name and dtype in the title, percent and tensor in the message', function () {
+    const p = { percent: 7, tensor: 'transformer.core_block.0.attn.Wqkv.weight', model: '/models/huginn-0125/', dtype: 'fp16' };
+    assert.strictEqual(buildTitle(p), 'Recurrent Copilot: building huginn-0125 (fp16)');
+    assert.strictEqual(buildTitle({ ...p, model: 'C:\\models\\ck' }), 'Recurrent Copilot: building ck (fp16)');
+    assert.strictEqual(buildMessage(p), '7% · transformer.core_block.0.attn.Wqkv.weight');
+    assert.strictEqual(buildMessage({ ...p, percent: 100, tensor: '' }), '100%');
+  });
+
+  it('a failed build serving the default model is an error, not a warning', function () {
+    const failed = { ...ready, severity: 'error' as const, message: 'build of /m (int4) failed: not enough disk space; using the default model' };
+    const view = presentStatus(model({ server: failed }));
+    assert.strictEqual(view.text, '$(pulse) RC L2 · cpu');
+    assert.strictEqual(view.severity, 'error');
+    assert.ok(view.tooltip.includes('$(error) build of'));
   });
 
   it('off, loading, error, stopped', function () {
@@ -75,6 +102,26 @@ describe('server status store', function () {
     assert.deepStrictEqual(parseServerStatus({ state: 'ready', recent: [], counters })?.counters, counters);
     assert.strictEqual(parseServerStatus({ state: 'ready', recent: [], counters: { requests: 5 } })?.counters, undefined);
     assert.ok(presentStatus(model({ server: { ...ready, counters } })).tooltip.includes('5 requests: 3 computed, 1 from cache'));
+  });
+
+  it('parses the build state, its progress and the message severity', function () {
+    const raw = { state: 'building', build: { percent: 40, tensor: 't' }, severity: 'error', recent: [] };
+    assert.deepStrictEqual(parseServerStatus(raw), { state: 'building', build: { percent: 40, tensor: 't' }, severity: 'error', recent: [] });
+    assert.deepStrictEqual(parseServerStatus({ state: 'ready', build: { percent: 140, tensor: 't' }, severity: 'fatal' }), { state: 'ready', recent: [] });
+    const p = { percent: 100, tensor: '', model: '/m', dtype: 'int4' };
+    assert.deepStrictEqual(parseBuildProgress({ ...p, extra: 1 }), p);
+    assert.strictEqual(parseBuildProgress({ ...p, percent: -1 }), undefined);
+    assert.strictEqual(parseBuildProgress({ percent: 5, tensor: 't' }), undefined);
+  });
+
+  it('an error is announced once: a failed build or server, again only after a new load', function () {
+    const failed: ServerStatus = { ...ready, severity: 'error', message: 'build of /m (int4) failed: disk full; using the default model' };
+    assert.strictEqual(errorToAnnounce(undefined, failed), failed.message);
+    assert.strictEqual(errorToAnnounce(failed, { ...failed, lastLatencyMs: 5 }), undefined);
+    assert.strictEqual(errorToAnnounce({ state: 'loading', recent: [] }, failed), failed.message);
+    assert.strictEqual(errorToAnnounce(undefined, { state: 'error', message: 'no model', recent: [] }), 'no model');
+    assert.strictEqual(errorToAnnounce(undefined, { ...ready, message: 'build of /m cancelled; using the default model' }), undefined);
+    assert.strictEqual(errorToAnnounce(undefined, ready), undefined);
   });
 
   it('parses progress', function () {

@@ -1,4 +1,5 @@
 import * as assert from 'assert';
+import { BUDGET_LIMITS, INVOKE_TIME_FACTOR } from '../../server/protocol';
 import { decideBudget, type PolicyContext, type PolicySettings } from '../../src/depthPolicy';
 
 const settings = (over: Partial<PolicySettings> = {}): PolicySettings => ({
@@ -148,7 +149,15 @@ describe('depth policy', function () {
     assert.strictEqual(decideBudget(ctx({ triggerKind: 'invoke' }), settings({ maxTokens: 400 })).budget.maxTokens, 512);
   });
 
-  it('passes the time cap through unchanged', function () {
-    assert.strictEqual(decideBudget(ctx({ triggerKind: 'invoke' }), settings({ timeCapMs: 750 })).budget.timeCapMs, 750);
+  it('passes the time cap through unchanged for automatic requests', function () {
+    assert.strictEqual(decideBudget(ctx(), settings({ timeCapMs: 750 })).budget.timeCapMs, 750);
+  });
+
+  it('an explicit request (Trigger Inline Suggestion, Think Harder) gets INVOKE_TIME_FACTOR times the time cap, within the limit', function () {
+    const d = decideBudget(ctx({ triggerKind: 'invoke' }), settings({ timeCapMs: 750 }));
+    assert.strictEqual(d.budget.timeCapMs, 750 * INVOKE_TIME_FACTOR);
+    assert.ok(d.reasons.includes(`explicit request: +1, up to 128 tokens and ${750 * INVOKE_TIME_FACTOR} ms`), d.reasons.join('; '));
+    assert.ok(d.reasons[d.reasons.length - 1].endsWith(`${750 * INVOKE_TIME_FACTOR} ms cap`));
+    assert.strictEqual(decideBudget(ctx({ triggerKind: 'invoke' }), settings({ timeCapMs: 30_000 })).budget.timeCapMs, BUDGET_LIMITS.timeCapMs);
   });
 });
