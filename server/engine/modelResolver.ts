@@ -47,7 +47,7 @@ export interface BuildProgress {
 }
 
 export interface ResolveOptions {
-  /** Called as a build goes: at its start, after each tensor (where the builder reports them), at its end. */
+  /** Called as a build goes: at its start, after each tensor, at its end. */
   onProgress?: (p: BuildProgress) => void;
   /** Stops a build: it then leaves no model folder behind and the call rejects. */
   signal?: AbortSignal;
@@ -83,27 +83,17 @@ export async function resolveModelDir(
   signal?.throwIfAborted();
   log(`building ${dir} (${dtype}) into ${cacheDir}`);
   onProgress({ fraction: 0, tensor: '', dtype });
-  // onProgress and signal go to the builder as extra options: it reports each tensor and stops
-  // between tensors where it supports them.
-  const build = {
-    checkpointDir: dir,
-    outDir: cacheDir,
-    dtype,
-    log,
-    keepExisting: true,
-    onProgress: (p: { fraction: number; tensor: string }) => onProgress({ fraction: p.fraction, tensor: p.tensor, dtype }),
-    signal,
-  };
   try {
     fs.mkdirSync(path.dirname(cacheDir), { recursive: true });
-    await buildModel(build);
+    // The builder reports each tensor it writes and stops between tensors once aborted.
+    await buildModel({ checkpointDir: dir, outDir: cacheDir, dtype, log, keepExisting: true, signal, onProgress: (p) => onProgress({ fraction: p.fraction, tensor: p.tensor, dtype }) });
   } catch (e) {
     if (signal?.aborted) throw e;
     throw new ModelBuildError(`build of ${dir} (${dtype}) failed: ${(e as Error).message}`, { cause: e });
   }
   onProgress({ fraction: 1, tensor: '', dtype }); // (a last chance for the caller to see a cancel)
   if (signal?.aborted) {
-    // Cancelled too late for the builder to stop: a cancelled build leaves no model behind either way.
+    // Cancelled after the last tensor: the user asked for no model, so none is left behind.
     fs.rmSync(cacheDir, { recursive: true, force: true });
     signal.throwIfAborted();
   }
