@@ -8,7 +8,8 @@
 import * as fs from 'fs';
 import { buildModel } from '../../native/builder/build';
 import { WeightDtype } from '../../native/model/manifest';
-import { EngineClient } from '../../server/engine/engineClient';
+import { CancelledError } from '../../server/engine/cancel';
+import { EngineClient, RequestHandle } from '../../server/engine/engineClient';
 import { TextGenerateRequest } from '../../server/engine/engine';
 import { GenerateResult } from '../../server/engine/generate';
 
@@ -69,6 +70,72 @@ async function promptPass(ctx: Context, steps: number, tokens: number): Promise<
   return { steps, tokens: r.promptTokens, tokensPerSecond: r.promptTokens / (r.prefillMs / 1000), kvBytesPerToken: r.kvBytesPerToken, ...mem };
 }
 
+const CANCEL_AFTER_MS = 1500;
+const CANCEL_REPEATS = 3;
+export const CANCEL_PROMPT = 200;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** When a request settles, and how: the result promise wrapped so that a cancellation is an outcome. */
+function settledAt(handle: RequestHandle<GenerateResult>): Promise<{ outcome: 'resolved' | 'cancelled'; at: number }> {
+  return handle.result.then(
+    () => ({ outcome: 'resolved' as const, at: performance.now() }),
+    (e) => {
+      if (e instanceof CancelledError) return { outcome: 'cancelled' as const, at: performance.now() };
+      throw e;
+    },
+  );
+}
+
+/** Cancellation latency: `start` begins a request and resolves when the clock to the cancel starts
+ *  (or with 'settled' when the request ended first); CANCEL_AFTER_MS later handle.cancel(), and the
+ *  time from it until the result promise rejects is one sample. */
+async function cancelLatency(start: () => { handle: RequestHandle<GenerateResult>; armed: Promise<void> }): Promise<Figures> {
+  const seconds: number[] = [];
+  let finishedFirst = 0;
+  for (let i = 0; i < CANCEL_REPEATS; i++) {
+    const { handle, armed } = start();
+    const settled = settledAt(handle);
+    const early = await Promise.race([armed.then(() => sleep(CANCEL_AFTER_MS)).then(() => null), settled]);
+    if (early) {
+      finishedFirst++; // ran to the end (or errored) before the cancel: no sample
+      continue;
+    }
+    const t = performance.now();
+    handle.cancel();
+    const { outcome, at } = await settled;
+    if (outcome === 'cancelled') seconds.push((at - t) / 1000);
+    else finishedFirst++;
+  }
+  const sorted = [...seconds].sort((a, b) => a - b);
+  return {
+    repeats: CANCEL_REPEATS,
+    cancelAfterSeconds: CANCEL_AFTER_MS / 1000,
+    samples: seconds.map((s) => s.toFixed(3)).join(', '),
+    finishedBeforeCancel: finishedFirst,
+    maxSeconds: sorted.length ? sorted[sorted.length - 1] : null,
+    medianSeconds: sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : null,
+  };
+}
+
+/** A prompt pass of `tokens` tokens at `steps`, cancelled CANCEL_AFTER_MS after it starts. */
+function cancelPrompt(ctx: Context, steps: number, tokens: number): Promise<Figures> {
+  return cancelLatency(() => ({
+    handle: ctx.client.generate({ stateInit: 'zero', steps, maxTokens: 1, ids: promptIds(tokens, ctx.vocab) }),
+    armed: Promise.resolve(),
+  }));
+}
+
+/** A decode at `steps`, cancelled CANCEL_AFTER_MS after its first token arrived: in the middle of
+ *  the second token's iterations (one token at r=32 takes seconds at this size). */
+function cancelDecode(ctx: Context, steps: number): Promise<Figures> {
+  return cancelLatency(() => {
+    let first!: () => void;
+    const armed = new Promise<void>((r) => (first = r));
+    const handle = ctx.client.generate({ stateInit: 'zero', steps, maxTokens: 64, ids: promptIds(DECODE_PROMPT, ctx.vocab) }, () => first());
+    return { handle, armed };
+  });
+}
+
 /** Peak resident memory while the model holds a long context, with a real prompt of that length
  *  (minutes at full size; the bench estimates it from 'prompt r=8' unless asked for this). */
 async function contextMemory(ctx: Context, steps: number, tokens: number): Promise<Figures> {
@@ -80,8 +147,14 @@ export const MEASUREMENTS: Record<string, (ctx: Context) => Promise<Figures>> = 
   'decode r=4': (ctx) => decode(ctx, 4),
   'decode r=32': (ctx) => decode(ctx, 32),
   'decode r=32 kl-exit': (ctx) => decode(ctx, 32, { exit: { criterion: 'kl', threshold: 1e-3 } }),
+  'decode r=32 kl-exit every 2': (ctx) => decode(ctx, 32, { exit: { criterion: 'kl', threshold: 1e-3, checkEvery: 2 } }),
+  'decode r=32 kl-exit every 4': (ctx) => decode(ctx, 32, { exit: { criterion: 'kl', threshold: 1e-3, checkEvery: 4 } }),
+  'decode r=32 latent-diff': (ctx) => decode(ctx, 32, { exit: { criterion: 'latent-diff', threshold: 0.03 } }),
   'decode r=32 speculative': (ctx) => decode(ctx, 32, { speculative: { draftSteps: 4, lookahead: 4 } }),
   'prompt r=8': (ctx) => promptPass(ctx, 8, LONG_PROMPT),
+  'prompt r=4': (ctx) => promptPass(ctx, 4, LONG_PROMPT),
+  'cancel prompt r=8': (ctx) => cancelPrompt(ctx, 8, CANCEL_PROMPT),
+  'cancel decode r=32': (ctx) => cancelDecode(ctx, 32),
   'context memory r=8': (ctx) => contextMemory(ctx, 8, CONTEXT_TOKENS),
 };
 
