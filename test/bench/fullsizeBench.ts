@@ -19,6 +19,8 @@
 //   FULLSIZE_LSP=0           skip the language-server figures (~8 minutes)
 //   FULLSIZE_LSP_WAIT_S=S    how long the file is open before the user types (default 60)
 //   FULLSIZE_LSP_CAP_S=S     stop asking for ghost text after this long (default 300)
+//   FULLSIZE_LSP_PROMPT_TOKENS=N  only the file's last lines that make a prompt of N tokens
+//   FULLSIZE_ONLY=lsp        only the language-server figures (needs FULLSIZE_MODEL built)
 //
 // Decode r=4 and the prompt passes are also measured at 1 and 2 intra-op threads (one more child
 // process per thread count besides FULLSIZE_THREADS), to choose the language server's count.
@@ -269,6 +271,7 @@ function modelRows(m: DtypeResult, bandwidth: number, reference: Figures): Row[]
       typeof f.meanIterations === 'number' ? `${f.meanIterations.toFixed(1)} iterations/token` : '',
       typeof f.drafted === 'number' ? `${f.accepted}/${f.drafted} drafts accepted` : '',
       `${f.decodedTokens} tokens`,
+      typeof f.load1 === 'number' ? `load ${f.load1.toFixed(1)}` : '',
     ].filter(Boolean);
     return [`${m.dtype} decode ${label}`, `${sec(f.secondsPerToken as number)}/token (${extra.join(', ')})`, '', ''];
   };
@@ -287,7 +290,7 @@ function modelRows(m: DtypeResult, bandwidth: number, reference: Figures): Row[]
     const f = e[name];
     const s = f.secondsPerToken as number | null;
     const ratio = s && fixed32 ? fixed32 / s : null;
-    const value = `${sec(s)}/token, ${num(f.meanIterations, 1)} iterations/token, ${ratio ? `${ratio.toFixed(2)}x` : 'n/a'} the tokens/s of fixed r=32 (${f.decodedTokens} tokens)`;
+    const value = `${sec(s)}/token, ${num(f.meanIterations, 1)} iterations/token, ${ratio ? `${ratio.toFixed(2)}x` : 'n/a'} the tokens/s of fixed r=32 (${f.decodedTokens} tokens${typeof f.load1 === 'number' ? `, load ${f.load1.toFixed(1)}` : ''})`;
     return [`${m.dtype} decode r=32, ${label}`, value, '', ''];
   };
   const cancelRow = (name: string, label: string): Row => {
@@ -354,8 +357,12 @@ function lspRows(lsp: LspFigures, int4: DtypeResult | undefined): Row[] {
       : `none within ${sec(last ? l.requests.reduce((a, r) => a + r.seconds, 0) : null)} (${l.requests.length} requests, all empty)`;
     const ok = l.toGhostSeconds !== null && l.toGhostSeconds <= 5;
     rows.push([`${name}: typed -> first non-empty ghost text`, value, ...((l.level === 1 ? ['<= 5 s', met(ok)] : ['', '']) as [string, string])]);
+    if (l.next) {
+      const n = l.next;
+      rows.push([`${name}: the next keystroke (prompt cached)`, `${sec(n.seconds)}, ghost text ${n.text ? `${JSON.stringify(n.text)} (${n.tokens} tokens)` : 'EMPTY'}`, '', '']);
+    }
     const rate = int4 ? ((THREADS === SERVER_THREADS ? int4.engine : int4.threads[SERVER_THREADS])?.[`prompt r=${l.steps}`]?.tokensPerSecond as number | undefined) : undefined;
-    const prefill = l.prefillBusySeconds === null ? `still running after ${sec(l.waitSeconds)}` : `finished ${sec(l.prefillBusySeconds)} after it was sent`;
+    const prefill = l.prefillBusySeconds === null ? `still running after ${sec(l.waitSeconds)}` : `finished within ${Math.max(1, Math.ceil(l.prefillBusySeconds))} s after it was sent`;
     let estimate = '';
     if (rate) {
       const done = l.prefillBusySeconds === null ? Math.min(l.promptTokens, Math.round(rate * l.cpuSecondsDuringWait)) : l.promptTokens;
@@ -372,17 +379,29 @@ function report(r: Results): string {
   const bw = r.bandwidth.best as number;
   const gen = r.checkpoint.generated;
   const rows: Row[] = [
-    ['checkpoint', gen ? `generated in ${sec(gen.seconds)}, peak RSS ${gib(gen.peakRssBytes)}, ${gb(gen.bytes)}` : `given: ${r.checkpoint.dir}`, '', ''],
-    ['read bandwidth', `${(bw / 1e9).toFixed(1)} GB/s (numpy 1 thread ${num((r.bandwidth.numpy as number) / 1e9, 1)}, node 1 thread ${num((r.bandwidth.node1 as number) / 1e9, 1)}, node ${THREADS} threads ${num((r.bandwidth.nodeN as number) / 1e9, 1)})`, '', ''],
+    ...(r.reference.skipped === ONLY_LSP ? [] : [['checkpoint', gen ? `generated in ${sec(gen.seconds)}, peak RSS ${gib(gen.peakRssBytes)}, ${gb(gen.bytes)}` : `given: ${r.checkpoint.dir}`, '', ''] as Row]),
+    ...(bw ? [['read bandwidth', `${(bw / 1e9).toFixed(1)} GB/s (numpy 1 thread ${num((r.bandwidth.numpy as number) / 1e9, 1)}, node 1 thread ${num((r.bandwidth.node1 as number) / 1e9, 1)}, node ${THREADS} threads ${num((r.bandwidth.nodeN as number) / 1e9, 1)})`, '', ''] as Row] : []),
     ['load average (1 min) by step', r.load.map(([step, l]) => `${step} ${l.toFixed(1)}`).join(', ') + ` (${os.cpus().length} cores)`, '', ''],
     ...r.models.flatMap((m) => modelRows(m, bw, r.reference)),
     ...lspRows(r.lsp, r.models.find((m) => m.dtype === 'int4')),
-    ['PyTorch reference fp32 decode r=4', typeof r.reference.secondsPerToken === 'number' ? `${sec(r.reference.secondsPerToken)}/token, peak RSS ${gib(r.reference.peakRssBytes as number)}` : `skipped: ${r.reference.skipped}`, '', ''],
+    ...(r.reference.skipped === ONLY_LSP ? [] : [['PyTorch reference fp32 decode r=4', typeof r.reference.secondsPerToken === 'number' ? `${sec(r.reference.secondsPerToken)}/token, peak RSS ${gib(r.reference.peakRssBytes as number)}` : `skipped: ${r.reference.skipped}`, '', ''] as Row]),
   ];
   const head = ['figure', 'value', 'target', 'met'];
   const w = head.map((h, i) => Math.max(...rows.map((row) => row[i].length), h.length));
   const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
   return [line(head), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+const ONLY_LSP = 'FULLSIZE_ONLY=lsp';
+
+/** FULLSIZE_ONLY=lsp: the language server's figures on a built int4 folder, nothing else. */
+async function onlyLsp(model: string | undefined, work: string, results: Results, step: (name: string) => void): Promise<void> {
+  if (!model || !fs.existsSync(path.join(model, 'manifest.json'))) throw new Error('FULLSIZE_ONLY=lsp needs FULLSIZE_MODEL=<a built int4 folder>');
+  results.reference = { skipped: ONLY_LSP };
+  step('language server');
+  results.lsp = await measureLsp(model, work, log);
+  log(`language server: ${JSON.stringify(results.lsp)}`);
+  step('end');
 }
 
 async function main() {
@@ -393,6 +412,12 @@ async function main() {
   const results: Results = { checkpoint: { dir: given ?? path.join(work, 'checkpoint') }, models: [], bandwidth: {}, reference: {}, lsp: { skipped: 'no int4 model', levels: [] }, load: [] };
   const step = (name: string) => results.load.push([name, os.loadavg()[0]]);
   try {
+    if (process.env.FULLSIZE_ONLY === 'lsp') {
+      await onlyLsp(model, work, results, step);
+      console.log(`huginn-0125 shape, random BF16 weights; ${model}; language server only\n`);
+      console.log(report(results));
+      return;
+    }
     const builtModel = model !== undefined && fs.existsSync(path.join(model, 'manifest.json'));
     if (!given && !builtModel) results.checkpoint.generated = generateCheckpoint(results.checkpoint.dir);
     const dtypes: WeightDtype[] = process.env.FULLSIZE_FP32 === '1' ? ['int4', 'fp32'] : ['int4'];

@@ -5,8 +5,11 @@
 // then type one character at the end and ask for an inline completion. The figure is the time
 // from that request to the first non-empty ghost text; when an answer is empty (the time cap
 // passed before the model finished), the user types the next character and the editor asks again,
-// up to FULLSIZE_LSP_CAP_S. The server's CPU time is sampled every second of the wait, to see
-// how long the background prefill ran.
+// up to FULLSIZE_LSP_CAP_S. After the first ghost text, one more keystroke measures a request
+// whose prompt is already cached. The server's CPU time is sampled every second of the wait, to
+// see how long the background prefill ran. FULLSIZE_LSP_PROMPT_TOKENS=N keeps only the file's
+// last lines that make a prompt of at most N tokens (the prompt's length, not its characters,
+// decides the time: a checkpoint's tokenizer may compress code much less than a trained one).
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -40,6 +43,8 @@ export interface LspLevel {
   requests: LspRequest[];
   /** From the first request sent to the first non-empty answer; null when none came within the cap. */
   toGhostSeconds: number | null;
+  /** The keystroke after the first ghost text (its prompt cached but for the last tokens). */
+  next?: LspRequest;
   rssBytes: number;
   hwmBytes: number;
 }
@@ -54,6 +59,7 @@ export interface LspFigures {
 
 const WAIT_S = Number(process.env.FULLSIZE_LSP_WAIT_S ?? 60);
 const CAP_S = Number(process.env.FULLSIZE_LSP_CAP_S ?? 300);
+const PROMPT_TOKENS = process.env.FULLSIZE_LSP_PROMPT_TOKENS ? Number(process.env.FULLSIZE_LSP_PROMPT_TOKENS) : undefined;
 /** Per-second CPU use below this fraction of a core counts as idle. */
 const IDLE_CPU = 0.2;
 
@@ -159,8 +165,18 @@ function cpuSeconds(pid: number): number {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** The end of `text`, from a line start, whose prompt (document start + its tokens) fits `tokens`. */
+function lastLinesWithin(text: string, tokenizer: TextTokenizer, tokens: number): string {
+  const lines = text.split('\n');
+  let from = lines.length - 1;
+  while (from > 0 && 1 + tokenizer.encodeUntrusted(lines.slice(from - 1).join('\n')).length <= tokens) from--;
+  return lines.slice(from).join('\n');
+}
+
 async function oneLevel(s: LspSession, pid: number, tokenizer: TextTokenizer, level: number, steps: number, variant: 0 | 1, log: (l: string) => void): Promise<LspLevel> {
-  const { text, typing } = pythonFile(variant);
+  const file = pythonFile(variant);
+  const text = PROMPT_TOKENS ? lastLinesWithin(file.text, tokenizer, PROMPT_TOKENS) : file.text;
+  const typing = file.typing;
   const uri = `file:///bench/fullsize-level${level}.py`;
   const lines = text.split('\n');
   const line = lines.length - 1;
@@ -189,34 +205,43 @@ async function oneLevel(s: LspSession, pid: number, tokenizer: TextTokenizer, le
   const prefillBusySeconds = busyUntil !== null && waited - busyUntil < 1.5 ? null : busyUntil;
   log(`lsp level ${level}: ${promptTokens} prompt tokens; prefill ${prefillBusySeconds === null ? 'still running' : `busy for ${prefillBusySeconds.toFixed(0)} s`} after ${waited.toFixed(0)} s (${cpuSecondsDuringWait.toFixed(0)} CPU s)`);
 
-  const requests: LspRequest[] = [];
-  let firstSent: number | undefined;
-  let toGhostSeconds: number | null = null;
-  for (const ch of typing) {
+  /** Types `ch` at the end and asks for ghost text there. */
+  const keystroke = async (ch: string): Promise<LspRequest> => {
     s.insert(uri, line, character, ch);
     character += 1;
     const t = performance.now();
-    firstSent ??= t;
     const answer = await s.complete(uri, line, character, budget);
     const seconds = (performance.now() - t) / 1000;
     const item = answer.items[0];
     const tokens = item?.recurrent.tokens ?? [];
-    const req: LspRequest = {
+    return {
       typed: ch,
       seconds,
       text: item?.insertText ?? '',
       tokens: tokens.length,
       meanIterations: tokens.length ? tokens.reduce((a, b) => a + b.iterations, 0) / tokens.length : null,
     };
+  };
+  const requests: LspRequest[] = [];
+  const firstSent = performance.now();
+  let toGhostSeconds: number | null = null;
+  let next: LspRequest | undefined;
+  const chars = [...typing];
+  while (chars.length > 0) {
+    const req = await keystroke(chars.shift()!);
     requests.push(req);
-    log(`lsp level ${level}: request ${requests.length} (typed ${JSON.stringify(ch)}): ${seconds.toFixed(2)} s, ${JSON.stringify(req.text)}`);
+    log(`lsp level ${level}: request ${requests.length} (typed ${JSON.stringify(req.typed)}): ${req.seconds.toFixed(2)} s, ${JSON.stringify(req.text)}`);
     if (req.text !== '') {
       toGhostSeconds = (performance.now() - firstSent) / 1000;
+      if (chars.length > 0) {
+        next = await keystroke(chars.shift()!);
+        log(`lsp level ${level}: next keystroke (typed ${JSON.stringify(next.typed)}): ${next.seconds.toFixed(2)} s, ${JSON.stringify(next.text)}`);
+      }
       break;
     }
     if ((performance.now() - firstSent) / 1000 > CAP_S) break;
   }
-  return { level, steps, chars: text.length, promptTokens, waitSeconds: WAIT_S, prefillBusySeconds, cpuSecondsDuringWait, requests, toGhostSeconds, ...procStatus(pid) };
+  return { level, steps, chars: text.length, promptTokens, waitSeconds: WAIT_S, prefillBusySeconds, cpuSecondsDuringWait, requests, toGhostSeconds, next, ...procStatus(pid) };
 }
 
 /** Level 1 (4 iterations) and level 2 (8) through one server process on `modelDir`, each on a

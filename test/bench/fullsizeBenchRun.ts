@@ -6,6 +6,7 @@
 //     one JSON line per measurement: {name, ...figures}; "load" always comes first.
 // Each measurement is one function of the open client; add one to MEASUREMENTS to measure more.
 import * as fs from 'fs';
+import * as os from 'os';
 import { buildModel } from '../../native/builder/build';
 import { WeightDtype } from '../../native/model/manifest';
 import { CancelledError } from '../../server/engine/cancel';
@@ -174,7 +175,9 @@ async function measure(modelDir: string, threads: number, decodeTokens: number, 
       const m = MEASUREMENTS[name];
       if (!m) throw new Error(`unknown measurement "${name}" (${Object.keys(MEASUREMENTS).join(', ')})`);
       const t = performance.now();
-      emit(name, { ...(await m(ctx)), wallSeconds: (performance.now() - t) / 1000 });
+      // the machine's 1-minute load average as the measurement starts: other jobs skew timings
+      const load1 = os.loadavg()[0];
+      emit(name, { ...(await m(ctx)), wallSeconds: (performance.now() - t) / 1000, load1 });
     }
     emit('end', processMemory());
   } finally {
