@@ -45,7 +45,7 @@ const THREADS = Number(process.env.FULLSIZE_THREADS ?? Math.min(2, os.cpus().len
 const DECODE_TOKENS = Number(process.env.FULLSIZE_DECODE_TOKENS ?? 4);
 /** Intra-op thread counts the thread figures compare (each one not THREADS is one more child). */
 const THREAD_COUNTS = [1, 2];
-const THREAD_MEASUREMENTS = ['decode r=4', 'prompt r=8', 'prompt r=4'];
+const THREAD_MEASUREMENTS = ['decode r=4', 'prompt r=8', 'prompt r=4', 'ghost text r=4', 'ghost text r=4 greedy', 'ghost text r=4 no exit'];
 /** The language server's engine runs this many intra-op threads (server/lsp/modelHost.ts). */
 const SERVER_THREADS = 1;
 /** What the fp32 reference needs resident at this size (measured 16.0 GiB) plus room. */
@@ -192,6 +192,9 @@ const ENGINE_MEASUREMENTS = [
   'decode r=32 speculative',
   'prompt r=8',
   'prompt r=4',
+  'ghost text r=4',
+  'ghost text r=4 greedy',
+  'ghost text r=4 no exit',
   'cancel prompt r=8',
   'cancel decode r=32',
 ];
@@ -332,6 +335,9 @@ function modelRows(m: DtypeResult, bandwidth: number, reference: Figures): Row[]
     byThreads('decode r=4', 'decode r=4', (f) => f.secondsPerToken as number | null, 's/token', (a, b) => a / b),
     byThreads('prompt r=8', `prompt r=8 (${LONG_PROMPT} tokens)`, (f) => f.tokensPerSecond as number | null, 'tokens/s', (a, b) => b / a),
     byThreads('prompt r=4', `prompt r=4 (${LONG_PROMPT} tokens)`, (f) => f.tokensPerSecond as number | null, 'tokens/s', (a, b) => b / a),
+    byThreads('ghost text r=4', 'ghost-text decode at level 1 as the server asks (r=4, beam width 4, KL exit 1e-3 checked every iteration)', (f) => f.secondsPerToken as number | null, 's/token', (a, b) => a / b),
+    byThreads('ghost text r=4 greedy', 'ghost-text decode at level 1, greedy (beam width 1)', (f) => f.secondsPerToken as number | null, 's/token', (a, b) => a / b),
+    byThreads('ghost text r=4 no exit', 'ghost-text decode at level 1, no exit (beam width 4)', (f) => f.secondsPerToken as number | null, 's/token', (a, b) => a / b),
     cancelRow('cancel prompt r=8', `prompt pass r=8, ${CANCEL_PROMPT} tokens`),
     cancelRow('cancel decode r=32', 'decode r=32, mid-token'),
     [`${m.dtype} resident, ${CONTEXT_TOKENS}-token context at r=8`, `${gib(contextPeak.bytes)} (${contextPeak.how})`, ...target('< 6 GiB', Number.isFinite(contextPeak.bytes) ? contextPeak.bytes < 6 * GiB : null)],

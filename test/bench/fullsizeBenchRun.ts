@@ -48,13 +48,17 @@ async function run(ctx: Context, req: Omit<TextGenerateRequest, 'ids'>, prompt: 
 }
 
 /** Greedy decode of a handful of tokens after a short prompt: seconds per decoded token (the
- *  first token comes from the prompt pass and is not counted). */
+ *  first token comes from the prompt pass and is not counted). With beams (no stop, so the search
+ *  runs to the token limit), seconds per token step: each step after the first forwards up to
+ *  `beams` beams, whatever the best continuation's text turns out to be. */
 async function decode(ctx: Context, steps: number, extra: Partial<TextGenerateRequest> = {}): Promise<Figures> {
   const r = await run(ctx, { steps, maxTokens: ctx.decodeTokens + 1, ...extra }, DECODE_PROMPT);
-  const decoded = r.ids.length - 1;
+  const beams = extra.beams ?? 1;
+  const decoded = beams > 1 ? ctx.decodeTokens : r.ids.length - 1;
   const later = r.iterations.slice(1);
   return {
     steps,
+    ...(beams > 1 ? { beams, resultTokens: r.ids.length } : {}),
     secondsPerToken: decoded > 0 ? r.decodeMs / 1000 / decoded : null,
     decodedTokens: decoded,
     meanIterations: later.length ? later.reduce((a, b) => a + b, 0) / later.length : null,
@@ -152,6 +156,12 @@ export const MEASUREMENTS: Record<string, (ctx: Context) => Promise<Figures>> = 
   'decode r=32 kl-exit every 4': (ctx) => decode(ctx, 32, { exit: { criterion: 'kl', threshold: 1e-3, checkEvery: 4 } }),
   'decode r=32 latent-diff': (ctx) => decode(ctx, 32, { exit: { criterion: 'latent-diff', threshold: 0.03 } }),
   'decode r=32 speculative': (ctx) => decode(ctx, 32, { speculative: { draftSteps: 4, lookahead: 4 } }),
+  // the language server's level-1 ghost-text request after its prompt: beam width 4 (its default),
+  // KL exit 1e-3 checked every iteration (the budget's exitThreshold); no stop, so every figure
+  // decodes the same number of tokens; and the same greedy, and without the exit
+  'ghost text r=4': (ctx) => decode(ctx, 4, { beams: 4, exit: { criterion: 'kl', threshold: 1e-3 } }),
+  'ghost text r=4 greedy': (ctx) => decode(ctx, 4, { exit: { criterion: 'kl', threshold: 1e-3 } }),
+  'ghost text r=4 no exit': (ctx) => decode(ctx, 4, { beams: 4 }),
   'prompt r=8': (ctx) => promptPass(ctx, 8, LONG_PROMPT),
   'prompt r=4': (ctx) => promptPass(ctx, 4, LONG_PROMPT),
   'cancel prompt r=8': (ctx) => cancelPrompt(ctx, 8, CANCEL_PROMPT),
