@@ -6,9 +6,11 @@
 //     one JSON line per measurement: {name, ...figures}; "load" always comes first.
 // Each measurement is one function of the open client; add one to MEASUREMENTS to measure more.
 import * as fs from 'fs';
+import * as os from 'os';
 import { buildModel } from '../../native/builder/build';
 import { WeightDtype } from '../../native/model/manifest';
-import { EngineClient } from '../../server/engine/engineClient';
+import { CancelledError } from '../../server/engine/cancel';
+import { EngineClient, RequestHandle } from '../../server/engine/engineClient';
 import { TextGenerateRequest } from '../../server/engine/engine';
 import { GenerateResult } from '../../server/engine/generate';
 
@@ -46,13 +48,17 @@ async function run(ctx: Context, req: Omit<TextGenerateRequest, 'ids'>, prompt: 
 }
 
 /** Greedy decode of a handful of tokens after a short prompt: seconds per decoded token (the
- *  first token comes from the prompt pass and is not counted). */
+ *  first token comes from the prompt pass and is not counted). With beams (no stop, so the search
+ *  runs to the token limit), seconds per token step: each step after the first forwards up to
+ *  `beams` beams, whatever the best continuation's text turns out to be. */
 async function decode(ctx: Context, steps: number, extra: Partial<TextGenerateRequest> = {}): Promise<Figures> {
   const r = await run(ctx, { steps, maxTokens: ctx.decodeTokens + 1, ...extra }, DECODE_PROMPT);
-  const decoded = r.ids.length - 1;
+  const beams = extra.beams ?? 1;
+  const decoded = beams > 1 ? ctx.decodeTokens : r.ids.length - 1;
   const later = r.iterations.slice(1);
   return {
     steps,
+    ...(beams > 1 ? { beams, resultTokens: r.ids.length } : {}),
     secondsPerToken: decoded > 0 ? r.decodeMs / 1000 / decoded : null,
     decodedTokens: decoded,
     meanIterations: later.length ? later.reduce((a, b) => a + b, 0) / later.length : null,
@@ -69,6 +75,72 @@ async function promptPass(ctx: Context, steps: number, tokens: number): Promise<
   return { steps, tokens: r.promptTokens, tokensPerSecond: r.promptTokens / (r.prefillMs / 1000), kvBytesPerToken: r.kvBytesPerToken, ...mem };
 }
 
+const CANCEL_AFTER_MS = 1500;
+const CANCEL_REPEATS = 3;
+export const CANCEL_PROMPT = 200;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** When a request settles, and how: the result promise wrapped so that a cancellation is an outcome. */
+function settledAt(handle: RequestHandle<GenerateResult>): Promise<{ outcome: 'resolved' | 'cancelled'; at: number }> {
+  return handle.result.then(
+    () => ({ outcome: 'resolved' as const, at: performance.now() }),
+    (e) => {
+      if (e instanceof CancelledError) return { outcome: 'cancelled' as const, at: performance.now() };
+      throw e;
+    },
+  );
+}
+
+/** Cancellation latency: `start` begins a request and resolves when the clock to the cancel starts
+ *  (or with 'settled' when the request ended first); CANCEL_AFTER_MS later handle.cancel(), and the
+ *  time from it until the result promise rejects is one sample. */
+async function cancelLatency(start: () => { handle: RequestHandle<GenerateResult>; armed: Promise<void> }): Promise<Figures> {
+  const seconds: number[] = [];
+  let finishedFirst = 0;
+  for (let i = 0; i < CANCEL_REPEATS; i++) {
+    const { handle, armed } = start();
+    const settled = settledAt(handle);
+    const early = await Promise.race([armed.then(() => sleep(CANCEL_AFTER_MS)).then(() => null), settled]);
+    if (early) {
+      finishedFirst++; // ran to the end (or errored) before the cancel: no sample
+      continue;
+    }
+    const t = performance.now();
+    handle.cancel();
+    const { outcome, at } = await settled;
+    if (outcome === 'cancelled') seconds.push((at - t) / 1000);
+    else finishedFirst++;
+  }
+  const sorted = [...seconds].sort((a, b) => a - b);
+  return {
+    repeats: CANCEL_REPEATS,
+    cancelAfterSeconds: CANCEL_AFTER_MS / 1000,
+    samples: seconds.map((s) => s.toFixed(3)).join(', '),
+    finishedBeforeCancel: finishedFirst,
+    maxSeconds: sorted.length ? sorted[sorted.length - 1] : null,
+    medianSeconds: sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : null,
+  };
+}
+
+/** A prompt pass of `tokens` tokens at `steps`, cancelled CANCEL_AFTER_MS after it starts. */
+function cancelPrompt(ctx: Context, steps: number, tokens: number): Promise<Figures> {
+  return cancelLatency(() => ({
+    handle: ctx.client.generate({ stateInit: 'zero', steps, maxTokens: 1, ids: promptIds(tokens, ctx.vocab) }),
+    armed: Promise.resolve(),
+  }));
+}
+
+/** A decode at `steps`, cancelled CANCEL_AFTER_MS after its first token arrived: in the middle of
+ *  the second token's iterations (one token at r=32 takes seconds at this size). */
+function cancelDecode(ctx: Context, steps: number): Promise<Figures> {
+  return cancelLatency(() => {
+    let first!: () => void;
+    const armed = new Promise<void>((r) => (first = r));
+    const handle = ctx.client.generate({ stateInit: 'zero', steps, maxTokens: 64, ids: promptIds(DECODE_PROMPT, ctx.vocab) }, () => first());
+    return { handle, armed };
+  });
+}
+
 /** Peak resident memory while the model holds a long context, with a real prompt of that length
  *  (minutes at full size; the bench estimates it from 'prompt r=8' unless asked for this). */
 async function contextMemory(ctx: Context, steps: number, tokens: number): Promise<Figures> {
@@ -80,8 +152,20 @@ export const MEASUREMENTS: Record<string, (ctx: Context) => Promise<Figures>> = 
   'decode r=4': (ctx) => decode(ctx, 4),
   'decode r=32': (ctx) => decode(ctx, 32),
   'decode r=32 kl-exit': (ctx) => decode(ctx, 32, { exit: { criterion: 'kl', threshold: 1e-3 } }),
+  'decode r=32 kl-exit every 2': (ctx) => decode(ctx, 32, { exit: { criterion: 'kl', threshold: 1e-3, checkEvery: 2 } }),
+  'decode r=32 kl-exit every 4': (ctx) => decode(ctx, 32, { exit: { criterion: 'kl', threshold: 1e-3, checkEvery: 4 } }),
+  'decode r=32 latent-diff': (ctx) => decode(ctx, 32, { exit: { criterion: 'latent-diff', threshold: 0.03 } }),
   'decode r=32 speculative': (ctx) => decode(ctx, 32, { speculative: { draftSteps: 4, lookahead: 4 } }),
+  // the language server's level-1 ghost-text request after its prompt: beam width 4 (its default),
+  // KL exit 1e-3 checked every iteration (the budget's exitThreshold); no stop, so every figure
+  // decodes the same number of tokens; and the same greedy, and without the exit
+  'ghost text r=4': (ctx) => decode(ctx, 4, { beams: 4, exit: { criterion: 'kl', threshold: 1e-3 } }),
+  'ghost text r=4 greedy': (ctx) => decode(ctx, 4, { exit: { criterion: 'kl', threshold: 1e-3 } }),
+  'ghost text r=4 no exit': (ctx) => decode(ctx, 4, { beams: 4 }),
   'prompt r=8': (ctx) => promptPass(ctx, 8, LONG_PROMPT),
+  'prompt r=4': (ctx) => promptPass(ctx, 4, LONG_PROMPT),
+  'cancel prompt r=8': (ctx) => cancelPrompt(ctx, 8, CANCEL_PROMPT),
+  'cancel decode r=32': (ctx) => cancelDecode(ctx, 32),
   'context memory r=8': (ctx) => contextMemory(ctx, 8, CONTEXT_TOKENS),
 };
 
@@ -101,7 +185,9 @@ async function measure(modelDir: string, threads: number, decodeTokens: number, 
       const m = MEASUREMENTS[name];
       if (!m) throw new Error(`unknown measurement "${name}" (${Object.keys(MEASUREMENTS).join(', ')})`);
       const t = performance.now();
-      emit(name, { ...(await m(ctx)), wallSeconds: (performance.now() - t) / 1000 });
+      // the machine's 1-minute load average as the measurement starts: other jobs skew timings
+      const load1 = os.loadavg()[0];
+      emit(name, { ...(await m(ctx)), wallSeconds: (performance.now() - t) / 1000, load1 });
     }
     emit('end', processMemory());
   } finally {
