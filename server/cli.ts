@@ -83,7 +83,8 @@ async function openEngine(values: Record<string, string | boolean | string[] | u
   return EngineClient.open(model, {
     buildDtype: oneOf(values.dtype as string | undefined, 'dtype', MODEL_FORMATS, shipped ? DEFAULT_MODEL_DTYPE : 'auto'),
     device: oneOf(values.device as string | undefined, 'device', DEVICES, 'auto'),
-    threads: intArg(values.threads as string | undefined, 'threads', 0, 0),
+    // Without --threads, the engine's choice for the model's size (intraOpThreads).
+    threads: values.threads === undefined ? undefined : intArg(values.threads as string, 'threads', 0),
     log: (line) => process.stderr.write(`${line}\n`),
   });
 }

@@ -77,8 +77,10 @@ export async function generate(
   try {
     // A background prefill of a prompt the cache already holds has nothing left to do.
     if (req.prefillOnly && reused >= req.ids.length - 1) return emptyResult(req, reused);
-    const prefillOpts = { ...d.base, exit: req.exit?.exitInPrefill ? req.exit : undefined };
-    const prefill = await forwardChunked(model, d.cache, req.ids.slice(reused), prefillOpts, req.prefillChunk ?? prefillChunkTokens(model));
+    // The deadline ends a prompt pass between chunks, never inside one: a chunk cut short is work
+    // thrown away (seconds of it at full size), while a finished one serves the next request.
+    const prefillOpts = { ...d.base, cancel, exit: req.exit?.exitInPrefill ? req.exit : undefined };
+    const prefill = await forwardChunked(model, d.cache, req.ids.slice(reused), prefillOpts, req.prefillChunk ?? prefillChunkTokens(model), timeUp);
     prefillMs = performance.now() - t0;
     if (!req.prefillOnly) {
       const allowed = firstTokenMask(model, req);

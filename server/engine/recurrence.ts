@@ -2,7 +2,7 @@
 // on the latent state (fewer when an adaptive exit rule says the state has converged), then the
 // coda. Driven from TypeScript one graph run at a time, so the count can differ per request and
 // per token, and cancellation lands between any two runs.
-import { CancelSignal, NEVER_CANCELLED, throwIfCancelled } from './cancel';
+import { CancelledError, CancelSignal, NEVER_CANCELLED, throwIfCancelled } from './cancel';
 import { AdaptiveExit, ExitEvaluator } from './exitRules';
 import { HuginnModel, StateInit } from './huginnModel';
 import { KvCache } from './kvCache';
@@ -100,10 +100,19 @@ export function prefillChunkTokens(model: HuginnModel): number {
  * state is seeded by its position; attention over cached rows is attention over the chunk),
  * except that an adaptive exit in the prefill decides per chunk.
  */
-export async function forwardChunked(model: HuginnModel, cache: KvCache, ids: number[], opts: ForwardOptions, chunk: number): Promise<ForwardResult> {
+export async function forwardChunked(
+  model: HuginnModel,
+  cache: KvCache,
+  ids: number[],
+  opts: ForwardOptions,
+  chunk: number,
+  /** Checked between chunks only (a deadline): stops the pass with a CancelledError there. */
+  stopBetweenChunks: () => boolean = () => false,
+): Promise<ForwardResult> {
   if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`prefill chunk must be a positive integer, got ${chunk}`);
   let result: ForwardResult | undefined;
   for (let at = 0; at < ids.length; at += chunk) {
+    if (stopBetweenChunks()) throw new CancelledError();
     const last = at + chunk >= ids.length;
     result = await forwardChunk(model, cache, ids.slice(at, at + chunk), { ...opts, numLogits: last ? opts.numLogits : 1 });
   }

@@ -70,7 +70,8 @@ export class ModelHost {
     const { modelPath, device, modelFormat } = this.settings;
     const wanted = modelPath || defaultModelDir();
     // The format setting is for the configured checkpoint; the shipped default keeps its own.
-    const options = { device, threads: 1, log: this.log, buildDtype: DEFAULT_MODEL_DTYPE };
+    // Threads: the engine's choice for the model's size (intraOpThreads).
+    const options = { device, log: this.log, buildDtype: DEFAULT_MODEL_DTYPE };
     let message: string | undefined;
     let severity: HostStatus['severity'];
     let client: EngineClient;

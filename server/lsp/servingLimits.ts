@@ -1,0 +1,29 @@
+// What one loaded engine allows a completion: the KV ceiling (measured once the model is in), and
+// how wide a beam search fits the time cap, from the time a decoding step took in the ghost texts
+// served so far at each depth. A beam search runs one forward per beam and token, so a width that
+// is instant on the default model takes tens of seconds on huginn-0125's on a CPU; there ghost
+// text falls back to greedy decoding instead of answering empty at the cap.
+import { kvCeilingBytes } from '../engine/memory';
+import { GenerateResult } from '../engine/generate';
+
+/** Tokens a beam search should be able to grow within half the time cap. */
+const BEAM_TOKENS = 8;
+
+export class ServingLimits {
+  readonly kvCeilingBytes = kvCeilingBytes();
+  /** Milliseconds of one single-token forward, by iterations per token (the latest measured). */
+  private readonly stepMs = new Map<number, number>();
+
+  /** The beam width to use: the setting's, unless steps measured at this depth say it cannot
+   *  grow BEAM_TOKENS tokens within half of `timeCapMs`; then 1 (greedy). */
+  beamWidth(setting: number, steps: number, timeCapMs: number): number {
+    const ms = this.stepMs.get(steps);
+    return setting > 1 && ms !== undefined && ms * setting * BEAM_TOKENS > timeCapMs / 2 ? 1 : setting;
+  }
+
+  /** Learns the step time from a finished ghost text decoded with `width` beams. */
+  record(result: GenerateResult, steps: number, width: number): void {
+    const forwards = result.ids.length * width;
+    if (forwards > 0 && result.decodeMs > 0) this.stepMs.set(steps, result.decodeMs / forwards);
+  }
+}
