@@ -31,12 +31,19 @@ export interface GenerateResult {
   speculative?: SpeculativeStats;
   /** Beam search: the summed log-probability of the continuation (and of its stop token). */
   logProb?: number;
+  /** Beam search: the log-probability of each token of `ids` given the ones before it. */
+  tokenLogProbs?: number[];
   /** Beam search: the texts of the next likeliest finished continuations, likeliest first. */
   alternatives?: string[];
+  /** Beam search: their summed log-probabilities, in the same order. */
+  alternativeLogProbs?: number[];
+  /** Beam search: the best score of any other continuation when the search ended (the next
+   *  finished one's or a live beam's); -Infinity when there was none. */
+  runnerUpLogProb?: number;
 }
 
 /** What a decoder adds to the result. */
-type DecoderResult = Pick<GenerateResult, 'speculative' | 'logProb' | 'alternatives'>;
+type DecoderResult = Pick<GenerateResult, 'speculative' | 'logProb' | 'tokenLogProbs' | 'alternatives' | 'alternativeLogProbs' | 'runnerUpLogProb'>;
 
 /** What makes cached prompt entries interchangeable between two requests. */
 function promptKey(req: GenerateRequest): string {
@@ -106,7 +113,10 @@ export async function generate(
     kvBytesPerToken: d.cache.length ? d.cache.usedBytes / d.cache.length : 0,
     speculative: decoded.speculative,
     logProb: decoded.logProb,
+    tokenLogProbs: decoded.tokenLogProbs,
     alternatives: decoded.alternatives,
+    alternativeLogProbs: decoded.alternativeLogProbs,
+    runnerUpLogProb: decoded.runnerUpLogProb,
   };
 }
 
