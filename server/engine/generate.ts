@@ -31,7 +31,8 @@ export interface GenerateResult {
   speculative?: SpeculativeStats;
   /** Beam search: the summed log-probability of the continuation (and of its stop token). */
   logProb?: number;
-  /** Beam search: the log-probability of each token of `ids` given the ones before it. */
+  /** The log-probability of each token of `ids` given the ones before it (beam search and plain
+   *  decoding; not speculative). */
   tokenLogProbs?: number[];
   /** Beam search: the texts of the next likeliest finished continuations, likeliest first. */
   alternatives?: string[];
@@ -130,6 +131,5 @@ async function decode(d: Decoding, prefill: ForwardResult, timeUp: () => boolean
   const { req } = d;
   if (req.speculative) return { speculative: await decodeSpeculative(d, prefill, req.speculative) };
   if ((req.beams ?? 1) > 1) return decodeBeams(d, prefill, req.beams!, timeUp);
-  await decodePlain(d, prefill);
-  return {};
+  return decodePlain(d, prefill);
 }
