@@ -81,6 +81,8 @@
     setValue($('prefixChars'), String(config.prefixChars));
     setValue($('suffixChars'), String(config.suffixChars));
     setValue($('beamWidth'), String(config.beamWidth));
+    setValue($('minConfidence'), String(config.minConfidence));
+    $('minConfidenceValue').textContent = confidenceLabel(config.minConfidence);
     $('computeMapEnabled').checked = config.computeMapEnabled;
     renderLanguages();
   }
@@ -120,6 +122,11 @@
       remove.textContent = 'Remove';
       row.insertCell().append(remove);
     }
+  }
+
+  /** "0.50", or "off" at 0. @param {number} value */
+  function confidenceLabel(value) {
+    return value > 0 ? value.toFixed(2) : 'off';
   }
 
   /** @param {number | undefined} v @param {string} unit @param {number} digits */
@@ -260,6 +267,10 @@
   numberSetting('prefixChars', 'prefixChars', true);
   numberSetting('suffixChars', 'suffixChars', true);
   numberSetting('beamWidth', 'beamWidth', true);
+  $('minConfidence').addEventListener('input', () => {
+    $('minConfidenceValue').textContent = confidenceLabel(Number($('minConfidence').value));
+  });
+  numberSetting('minConfidence', 'minConfidence', false);
   $('modelPath').addEventListener('change', () => update('modelPath', $('modelPath').value.trim()));
   $('browseModel').addEventListener('click', () => vscode.postMessage({ type: 'browseModel' }));
   $('defaultModel').addEventListener('click', () => update('modelPath', ''));

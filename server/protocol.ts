@@ -18,6 +18,10 @@ export interface DepthBudget {
   timeCapMs: number;
   /** Whether the completion may span several lines (only when the cursor ends its line). */
   multiline: boolean;
+  /** The user asked for this completion (Alt+\, Think Harder) and waits for it: the server may
+   *  show a less sure one (EXPLICIT_CONFIDENCE_FACTOR) and marks it. Absent: false (the server's
+   *  parsed budget always has it). */
+  explicit?: boolean;
 }
 
 /** Depth levels the client's policy chooses from (0 = lightest). */
@@ -34,6 +38,7 @@ export const DEFAULT_BUDGET: Readonly<DepthBudget> = Object.freeze({
   maxTokens: 64,
   timeCapMs: 2000,
   multiline: true,
+  explicit: false,
 });
 
 /** Upper bounds that keep one request from taking the machine: the server rejects a budget past
@@ -45,6 +50,12 @@ export const BUDGET_LIMITS = { steps: 256, maxTokens: 512, timeCapMs: 60_000, le
 export const INVOKE_TOKEN_FACTOR = 2;
 /** ... and take this many times longer (up to BUDGET_LIMITS.timeCapMs). */
 export const INVOKE_TIME_FACTOR = 4;
+
+/** The default of the minConfidence setting: ghost text is shown when its calibrated confidence is
+ *  at least this (npm run bench:quality: the bar that makes shown ghost text right 5x as often). */
+export const DEFAULT_MIN_CONFIDENCE = 0.5;
+/** An explicit request's bar is this fraction of minConfidence (and any length). */
+export const EXPLICIT_CONFIDENCE_FACTOR = 0.5;
 
 /** The one multi-line rule: a completion may span lines when the budget allows it and nothing but
  *  whitespace follows the cursor on its line. */
@@ -65,6 +76,11 @@ export interface CompletionInfo {
   latencyMs: number;
   cached: boolean;
   budget: DepthBudget;
+  /** The calibrated confidence in [0, 1] that the shown text is right (a correct start of what the
+   *  user will write). */
+  confidence: number;
+  /** Shown below the minConfidence bar because the request was explicit. */
+  lowConfidence: boolean;
 }
 
 /** The weight formats a checkpoint may be built as: `auto` is int4 on the CPU, fp16 on a GPU. */
@@ -82,6 +98,8 @@ export interface ServerSettings {
   suffixChars: number;
   /** Ghost text is the likeliest line a beam search this wide finds; 1 = greedy decoding. */
   beamWidth: number;
+  /** Ghost text is shown only as far as its calibrated confidence reaches this (0..1; 0 = off). */
+  minConfidence: number;
 }
 
 /** `building`: a checkpoint is being built into a model (see BuildProgressParams); `loading` follows. */

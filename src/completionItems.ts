@@ -82,7 +82,8 @@ function copyRange(r: LspRange): LspRange {
 function isBudget(v: unknown): v is DepthBudget {
   return (
     isObject(v) && isCount(v.level) && isCount(v.steps) && isCount(v.maxTokens) && isFiniteNumber(v.timeCapMs) &&
-    typeof v.multiline === 'boolean' && (v.exitThreshold === null || isFiniteNumber(v.exitThreshold))
+    typeof v.multiline === 'boolean' && (v.exitThreshold === null || isFiniteNumber(v.exitThreshold)) &&
+    (v.explicit === undefined || typeof v.explicit === 'boolean')
   );
 }
 
@@ -90,12 +91,13 @@ function isBudget(v: unknown): v is DepthBudget {
 export function parseCompletionInfo(v: unknown): CompletionInfo | undefined {
   if (!isObject(v) || !isCount(v.requestId) || !isFiniteNumber(v.latencyMs) || typeof v.cached !== 'boolean') return undefined;
   if (!isBudget(v.budget) || !Array.isArray(v.tokens)) return undefined;
+  if (!isFiniteNumber(v.confidence) || v.confidence < 0 || v.confidence > 1 || typeof v.lowConfidence !== 'boolean') return undefined;
   const tokens: CompletionInfo['tokens'] = [];
   for (const t of v.tokens) {
     if (!isObject(t) || typeof t.text !== 'string' || !isCount(t.iterations)) return undefined;
     tokens.push({ text: t.text, iterations: t.iterations });
   }
-  return { requestId: v.requestId, tokens, latencyMs: v.latencyMs, cached: v.cached, budget: { ...v.budget } };
+  return { requestId: v.requestId, tokens, latencyMs: v.latencyMs, cached: v.cached, budget: { ...v.budget }, confidence: v.confidence, lowConfidence: v.lowConfidence };
 }
 
 /** Accepts InlineCompletionList, InlineCompletionItem[] or null; drops malformed or empty items. */

@@ -8,6 +8,7 @@ import type { CompletionInfo } from '../server/protocol';
 import { COMPUTE_MAP_AVAILABLE } from './commandIds';
 import type { ConfigStore } from './configStore';
 import { layoutTokens, SHADES } from './computeMapLayout';
+import { confidenceText } from './statusView';
 
 /** Internal command put on every item; VS Code runs it after the item is accepted. */
 export const ACCEPTED_COMMAND = 'recurrentCopilot._completionAccepted';
@@ -124,7 +125,7 @@ export class ComputeMap implements vscode.Disposable {
     const byShade: vscode.DecorationOptions[][] = this.shades.map(() => []);
     for (const span of spans) {
       const range = new vscode.Range(document.positionAt(base + span.start), document.positionAt(base + span.end));
-      const hover = new vscode.MarkdownString(`${span.iterations} iterations (budget ${steps} per token)`);
+      const hover = new vscode.MarkdownString(`${span.iterations} iterations (budget ${steps} per token) · ${confidenceOf(accepted.info)}`);
       byShade[span.shade].push({ range, hoverMessage: hover });
     }
     this.shades.forEach((shade, i) => editor.setDecorations(shade, byShade[i]));
@@ -138,9 +139,14 @@ export class ComputeMap implements vscode.Disposable {
   }
 }
 
-/** "level 3, 16 steps: 'def'×16 ' f'×4 …" for the output channel. */
+/** "confidence 72%" (", low confidence" when only an explicit request's lower bar let it through). */
+function confidenceOf(info: CompletionInfo): string {
+  return `confidence ${confidenceText(info.confidence)}${info.lowConfidence ? ', low confidence' : ''}`;
+}
+
+/** "level 3, 16 steps, confidence 72%: 'def'×16 ' f'×4 …" for the output channel. */
 function describe(info: CompletionInfo): string {
   const tokens = info.tokens.map((t) => `${JSON.stringify(t.text)}×${t.iterations}`).join(' ');
   return `request ${info.requestId}, level ${info.budget.level}, up to ${info.budget.steps} iterations per token, ` +
-    `${Math.round(info.latencyMs)} ms${info.cached ? ' (cached)' : ''}: ${tokens}`;
+    `${Math.round(info.latencyMs)} ms${info.cached ? ' (cached)' : ''}, ${confidenceOf(info)}: ${tokens}`;
 }

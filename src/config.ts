@@ -4,7 +4,15 @@
 // the settings panel validates the webview's messages with the same table, and a unit test holds
 // package.json's `contributes.configuration` to the same defaults and ranges.
 
-import { BUDGET_LIMITS, DEFAULT_BUDGET, DEFAULT_STEPS_PER_LEVEL, MODEL_FORMATS, type ModelFormat, type ServerSettings } from '../server/protocol';
+import {
+  BUDGET_LIMITS,
+  DEFAULT_BUDGET,
+  DEFAULT_MIN_CONFIDENCE,
+  DEFAULT_STEPS_PER_LEVEL,
+  MODEL_FORMATS,
+  type ModelFormat,
+  type ServerSettings,
+} from '../server/protocol';
 import { MAX_LEVEL, MIN_LEVEL, type PolicySettings } from './depthPolicy';
 
 export const SECTION = 'recurrentCopilot';
@@ -31,6 +39,8 @@ export interface ExtensionConfig {
   suffixChars: number;
   /** Ghost text is the likeliest line a beam search this wide finds; 1 = greedy decoding. */
   beamWidth: number;
+  /** Ghost text is shown only as far as its calibrated confidence reaches this; 0 = always. */
+  minConfidence: number;
   computeMapEnabled: boolean;
 }
 
@@ -50,6 +60,7 @@ export const SETTING_KEYS = {
   prefixChars: 'prefixChars',
   suffixChars: 'suffixChars',
   beamWidth: 'beamWidth',
+  minConfidence: 'minConfidence',
   computeMapEnabled: 'computeMap.enabled',
 } as const satisfies Record<keyof ExtensionConfig, string>;
 
@@ -70,6 +81,7 @@ export const DEFAULTS: Readonly<ExtensionConfig> = Object.freeze({
   prefixChars: 2000,
   suffixChars: 500,
   beamWidth: 4,
+  minConfidence: DEFAULT_MIN_CONFIDENCE,
   computeMapEnabled: true,
 });
 
@@ -85,6 +97,7 @@ export const LIMITS = {
   prefixChars: { min: 0, max: 100000 },
   suffixChars: { min: 0, max: 100000 },
   beamWidth: { min: 1, max: 16 },
+  minConfidence: { min: 0, max: 1, real: true },
   modelPathLength: { max: 4096 },
   languageCount: { max: 200 },
 } as const;
@@ -164,6 +177,7 @@ export function checkSetting(key: string, value: unknown): Checked<unknown> {
     case SETTING_KEYS.prefixChars: return checkNumber(value, key, LIMITS.prefixChars);
     case SETTING_KEYS.suffixChars: return checkNumber(value, key, LIMITS.suffixChars);
     case SETTING_KEYS.beamWidth: return checkNumber(value, key, LIMITS.beamWidth);
+    case SETTING_KEYS.minConfidence: return checkNumber(value, key, LIMITS.minConfidence);
     case SETTING_KEYS.computeMapEnabled: return checkBoolean(value, key);
     default: return fail(`unknown setting "${key}"`);
   }
@@ -218,6 +232,7 @@ export function toServerSettings(config: ExtensionConfig): ServerSettings {
     prefixChars: config.prefixChars,
     suffixChars: config.suffixChars,
     beamWidth: config.beamWidth,
+    minConfidence: config.minConfidence,
   };
 }
 

@@ -137,7 +137,8 @@ export function decideBudget(ctx: PolicyContext, settings: PolicySettings): Budg
     reasons.push(`unfinished expression (${cursor.unfinished}): +1`);
   }
 
-  // The user asked (Trigger Inline Suggestion, Think Harder) and is waiting: more tokens, more time.
+  // The user asked (Trigger Inline Suggestion, Think Harder) and is waiting: more tokens, more time,
+  // and the server's lower confidence bar (budget.explicit).
   const invoked = ctx.triggerKind === 'invoke';
   const maxTokens = Math.min(BUDGET_LIMITS.maxTokens, invoked ? settings.maxTokens * INVOKE_TOKEN_FACTOR : settings.maxTokens);
   const timeCapMs = Math.min(BUDGET_LIMITS.timeCapMs, invoked ? settings.timeCapMs * INVOKE_TIME_FACTOR : settings.timeCapMs);
@@ -166,7 +167,7 @@ export function decideBudget(ctx: PolicyContext, settings: PolicySettings): Budg
   );
 
   return {
-    budget: { level: finalLevel, steps, exitThreshold, maxTokens, timeCapMs, multiline },
+    budget: { level: finalLevel, steps, exitThreshold, maxTokens, timeCapMs, multiline, explicit: invoked },
     reasons,
   };
 }

@@ -1,6 +1,7 @@
 // What the user has asked of the depth during this session: the Think Harder / Think Less offset
-// (not a setting: it resets when the window reloads) and the policy's last decision, which the
-// status bar and the settings panel show. Pure: listeners are plain callbacks.
+// (not a setting: it resets when the window reloads), the policy's last decision, which the status
+// bar and the settings panel show, and how sure the server was of the ghost text that decision
+// got. Pure: listeners are plain callbacks.
 
 import { MAX_LEVEL, MIN_LEVEL } from './depthPolicy';
 
@@ -15,9 +16,17 @@ export interface Decision {
   at: number;
 }
 
+/** The server's confidence in the ghost text shown for the last decision (CompletionInfo). */
+export interface ShownConfidence {
+  confidence: number;
+  /** Shown below the minConfidence bar because the request was explicit. */
+  lowConfidence: boolean;
+}
+
 export class DepthSession {
   private offsetValue = 0;
   private last: Decision | undefined;
+  private shown: ShownConfidence | undefined;
   private readonly listeners = new Set<() => void>();
 
   get offset(): number {
@@ -26,6 +35,11 @@ export class DepthSession {
 
   get lastDecision(): Decision | undefined {
     return this.last;
+  }
+
+  /** The confidence of the ghost text shown for the last decision (none: nothing shown yet). */
+  get lastShown(): ShownConfidence | undefined {
+    return this.shown;
   }
 
   /** Returns whether the offset changed (it does not move past ±MAX_OFFSET). */
@@ -41,8 +55,15 @@ export class DepthSession {
     return this.setOffset(0);
   }
 
+  /** A new request: its decision; what the previous one showed no longer applies. */
   recordDecision(decision: Decision): void {
     this.last = decision;
+    this.shown = undefined;
+    this.emit();
+  }
+
+  recordShown(shown: ShownConfidence): void {
+    this.shown = { confidence: shown.confidence, lowConfidence: shown.lowConfidence };
     this.emit();
   }
 

@@ -159,9 +159,11 @@ export function createInlineCompletionProvider(deps: InlineCompletionDeps): Prov
       const info = descriptors.find((d) => d.info)?.info;
       if (info) {
         computeMap.rememberShown(document.uri.toString(), info);
+        session.recordShown(info);
         log.debug(
           `completion ${info.requestId}: ${info.tokens.length} tokens in ${Math.round(info.latencyMs)} ms` +
-            `${info.cached ? ' (cached)' : ''} at level ${info.budget.level}`,
+            `${info.cached ? ' (cached)' : ''} at level ${info.budget.level}, confidence ${info.confidence.toFixed(2)}` +
+            `${info.lowConfidence ? ' (low confidence)' : ''}`,
         );
       }
       return new vscode.InlineCompletionList(toItems(document, position, descriptors));

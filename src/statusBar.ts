@@ -109,6 +109,7 @@ export class StatusBar implements vscode.Disposable {
       baseLevel: this.config.current.baseLevel,
       offset: this.session.offset,
       lastDecision: this.session.lastDecision,
+      lastShown: this.session.lastShown,
     });
     this.item.text = view.text;
     const tooltip = new vscode.MarkdownString(view.tooltip, true);

@@ -4,7 +4,7 @@
 
 import type { BuildProgressParams, ProgressParams, ServerStatus } from '../server/protocol';
 import { clampLevel, signed } from './depthPolicy';
-import type { Decision } from './depthSession';
+import type { Decision, ShownConfidence } from './depthSession';
 import type { ClientState } from './serverStatusStore';
 
 export interface StatusModel {
@@ -17,6 +17,8 @@ export interface StatusModel {
   baseLevel: number;
   offset: number;
   lastDecision?: Decision;
+  /** How sure the server was of the ghost text shown for the last decision. */
+  lastShown?: ShownConfidence;
 }
 
 export type Severity = 'normal' | 'warning' | 'error';
@@ -55,7 +57,8 @@ function textOf(model: StatusModel): { text: string; severity: Severity } {
     const sofar = p ? ` ${p.tokens} tok, ${(p.elapsedMs / 1000).toFixed(1)} s` : '';
     return { text: `$(loading~spin) RC ${levelLabel(model)} · thinking…${sofar}`, severity: warning };
   }
-  return { text: `$(pulse) RC ${levelLabel(model)} · ${model.server.device ?? '?'}`, severity: warning };
+  const low = model.lastShown?.lowConfidence ? ' · low confidence' : '';
+  return { text: `$(pulse) RC ${levelLabel(model)} · ${model.server.device ?? '?'}${low}`, severity: warning };
 }
 
 function tooltipOf(model: StatusModel): string {
@@ -93,8 +96,18 @@ function tooltipOf(model: StatusModel): string {
     for (const reason of decision.reasons) lines.push(`- ${escapeMarkdown(reason)}`);
     lines.push('');
   }
+  const shown = model.lastShown;
+  if (shown) {
+    const low = shown.lowConfidence ? ': low confidence, below recurrentCopilot.minConfidence, shown because you asked' : '';
+    lines.push(escapeMarkdown(`Last suggestion: confidence ${confidenceText(shown.confidence)}${low}`), '');
+  }
   lines.push('Click to open the settings.');
   return lines.join('\n');
+}
+
+/** A confidence in [0, 1] as the user reads it: "72%". */
+export function confidenceText(confidence: number): string {
+  return `${Math.round(100 * confidence)}%`;
 }
 
 export function presentStatus(model: StatusModel): StatusPresentation {

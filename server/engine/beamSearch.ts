@@ -19,6 +19,9 @@ export interface BeamResult {
   iterations: number[];
   /** Summed log-probability of the continuation (and of its stop, when it ended at one). */
   logProb: number;
+  /** The log-probability of each token of `ids` given the ones before it (the stop's is not
+   *  among them: it is `logProb` less their sum). */
+  tokenLogProbs: number[];
   /** It ended at a stop token. */
   stopped: boolean;
   /** Why the search ended before its best continuation was certain (a deadline, the memory
@@ -28,12 +31,18 @@ export interface BeamResult {
    *  (at most `width`): for a caller whose own rules reject the best one (ghost text
    *  post-processing). */
   alternatives: string[];
+  /** The summed log-probabilities of `alternatives`, in their order. */
+  alternativeLogProbs: number[];
+  /** The best score of any other continuation when the search ended: the next finished one's, or
+   *  a live beam's (which could only fall as it grew); -Infinity when there was none. */
+  runnerUpLogProb: number;
 }
 
 interface Beam {
   ids: number[];
   iterations: number[];
   logProb: number;
+  tokenLogProbs: number[];
   rows: SavedRows;
   /** Next-token logits, and the iterations of the forward that produced them. */
   logits: Float32Array;
@@ -92,10 +101,11 @@ export async function beamSearch(
     return { text, stopAt: firstStop(text, stop.sequences) };
   };
   const isCandidate = (text: string) => matches(limits.candidate, text);
-  let live: Beam[] = [{ ids: [], iterations: [], logProb: 0, rows: cache.saveRows(promptLength), logits: first.logits, logitsIterations: first.iterations }];
-  let done: Omit<BeamResult, 'alternatives'> | undefined;
+  let live: Beam[] = [{ ids: [], iterations: [], logProb: 0, tokenLogProbs: [], rows: cache.saveRows(promptLength), logits: first.logits, logitsIterations: first.iterations }];
+  type Finished = Omit<BeamResult, 'alternatives' | 'alternativeLogProbs' | 'runnerUpLogProb'>;
+  let done: Finished | undefined;
   const finished: { text: string; logProb: number }[] = [];
-  const finish = (f: Omit<BeamResult, 'alternatives'>, text: string) => {
+  const finish = (f: Finished, text: string) => {
     if (!done || f.logProb > done.logProb) done = f;
     finished.push({ text, logProb: f.logProb });
   };
@@ -110,21 +120,21 @@ export async function beamSearch(
       // Every beam's best `width` next tokens: a stop, a stop sequence or the token limit
       // finishes a continuation (its last forward is not needed), the rest compete for the next
       // step.
-      const grown: { ids: number[]; iterations: number[]; logProb: number; parent: Beam }[] = [];
+      const grown: { ids: number[]; iterations: number[]; logProb: number; tokenLogProbs: number[]; parent: Beam }[] = [];
       for (const beam of live) {
         const lp = logSoftmax(beam.logits);
         for (const token of topK(lp, width)) {
           const logProb = beam.logProb + lp[token];
           if (stop.ids.has(token)) {
             const { text } = textOf(beam.ids);
-            if (isCandidate(text)) finish({ ids: beam.ids, iterations: beam.iterations, logProb, stopped: true }, text);
+            if (isCandidate(text)) finish({ ids: beam.ids, iterations: beam.iterations, logProb, tokenLogProbs: beam.tokenLogProbs, stopped: true }, text);
             continue;
           }
-          const next = { ids: [...beam.ids, token], iterations: [...beam.iterations, beam.logitsIterations], logProb, parent: beam };
+          const next = { ids: [...beam.ids, token], iterations: [...beam.iterations, beam.logitsIterations], logProb, tokenLogProbs: [...beam.tokenLogProbs, lp[token]], parent: beam };
           const { text, stopAt } = textOf(next.ids);
           if (stopAt >= 0 || next.ids.length >= maxTokens) {
             const before = stopAt >= 0 ? text.slice(0, stopAt) : text;
-            if (isCandidate(before)) finish({ ids: next.ids, iterations: next.iterations, logProb, stopped: false }, before);
+            if (isCandidate(before)) finish({ ids: next.ids, iterations: next.iterations, logProb, tokenLogProbs: next.tokenLogProbs, stopped: false }, before);
           } else {
             grown.push(next);
           }
@@ -135,7 +145,7 @@ export async function beamSearch(
       for (const g of grown.slice(0, width).filter(better)) {
         cache.restoreRows(g.parent.rows);
         const r = await forwardChunk(model, cache, [g.ids[g.ids.length - 1]], opts);
-        next.push({ ids: g.ids, iterations: g.iterations, logProb: g.logProb, rows: cache.saveRows(promptLength), logits: r.logits, logitsIterations: r.iterations });
+        next.push({ ids: g.ids, iterations: g.iterations, logProb: g.logProb, tokenLogProbs: g.tokenLogProbs, rows: cache.saveRows(promptLength), logits: r.logits, logitsIterations: r.iterations });
       }
       live = next;
     }
@@ -149,7 +159,21 @@ export async function beamSearch(
   }
   finished.sort((a, b) => b.logProb - a.logProb);
   // Cut short, a finished continuation is still preferred to an unfinished beam.
-  if (done) return { ...done, cutShort, alternatives: finished.slice(1, width + 1).map((f) => f.text) };
+  if (done) {
+    const others = finished.slice(1, width + 1);
+    const runnerUpLogProb = Math.max(others[0]?.logProb ?? -Infinity, live[0]?.logProb ?? -Infinity);
+    return { ...done, cutShort, alternatives: others.map((f) => f.text), alternativeLogProbs: others.map((f) => f.logProb), runnerUpLogProb };
+  }
   const best = live[0];
-  return { ids: best?.ids ?? [], iterations: best?.iterations ?? [], logProb: best?.logProb ?? 0, stopped: false, cutShort, alternatives: [] };
+  return {
+    ids: best?.ids ?? [],
+    iterations: best?.iterations ?? [],
+    logProb: best?.logProb ?? 0,
+    tokenLogProbs: best?.tokenLogProbs ?? [],
+    stopped: false,
+    cutShort,
+    alternatives: [],
+    alternativeLogProbs: [],
+    runnerUpLogProb: live[1]?.logProb ?? -Infinity,
+  };
 }

@@ -31,12 +31,20 @@ export interface GenerateResult {
   speculative?: SpeculativeStats;
   /** Beam search: the summed log-probability of the continuation (and of its stop token). */
   logProb?: number;
+  /** The log-probability of each token of `ids` given the ones before it (beam search and plain
+   *  decoding; not speculative). */
+  tokenLogProbs?: number[];
   /** Beam search: the texts of the next likeliest finished continuations, likeliest first. */
   alternatives?: string[];
+  /** Beam search: their summed log-probabilities, in the same order. */
+  alternativeLogProbs?: number[];
+  /** Beam search: the best score of any other continuation when the search ended (the next
+   *  finished one's or a live beam's); -Infinity when there was none. */
+  runnerUpLogProb?: number;
 }
 
 /** What a decoder adds to the result. */
-type DecoderResult = Pick<GenerateResult, 'speculative' | 'logProb' | 'alternatives'>;
+type DecoderResult = Pick<GenerateResult, 'speculative' | 'logProb' | 'tokenLogProbs' | 'alternatives' | 'alternativeLogProbs' | 'runnerUpLogProb'>;
 
 /** What makes cached prompt entries interchangeable between two requests. */
 function promptKey(req: GenerateRequest): string {
@@ -108,7 +116,10 @@ export async function generate(
     kvBytesPerToken: d.cache.length ? d.cache.usedBytes / d.cache.length : 0,
     speculative: decoded.speculative,
     logProb: decoded.logProb,
+    tokenLogProbs: decoded.tokenLogProbs,
     alternatives: decoded.alternatives,
+    alternativeLogProbs: decoded.alternativeLogProbs,
+    runnerUpLogProb: decoded.runnerUpLogProb,
   };
 }
 
@@ -122,6 +133,5 @@ async function decode(d: Decoding, prefill: ForwardResult, timeUp: () => boolean
   const { req } = d;
   if (req.speculative) return { speculative: await decodeSpeculative(d, prefill, req.speculative) };
   if ((req.beams ?? 1) > 1) return decodeBeams(d, prefill, req.beams!, timeUp);
-  await decodePlain(d, prefill);
-  return {};
+  return decodePlain(d, prefill);
 }

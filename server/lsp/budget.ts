@@ -21,6 +21,7 @@ export function parseBudget(raw: unknown): DepthBudget {
     throw new BudgetError(`budget.exitThreshold must be null or a number in [0, 1000], got ${JSON.stringify(exit)}`);
   }
   if (b.multiline !== undefined && typeof b.multiline !== 'boolean') throw new BudgetError('budget.multiline must be a boolean');
+  if (b.explicit !== undefined && typeof b.explicit !== 'boolean') throw new BudgetError('budget.explicit must be a boolean');
   return {
     level: b.level === undefined ? DEFAULT_BUDGET.level : intIn(b.level, 'level', 0, BUDGET_LIMITS.level),
     steps: intIn(b.steps ?? DEFAULT_BUDGET.steps, 'steps', 1, BUDGET_LIMITS.steps),
@@ -28,5 +29,6 @@ export function parseBudget(raw: unknown): DepthBudget {
     maxTokens: intIn(b.maxTokens ?? DEFAULT_BUDGET.maxTokens, 'maxTokens', 1, BUDGET_LIMITS.maxTokens),
     timeCapMs: intIn(b.timeCapMs ?? DEFAULT_BUDGET.timeCapMs, 'timeCapMs', 1, BUDGET_LIMITS.timeCapMs),
     multiline: (b.multiline as boolean | undefined) ?? DEFAULT_BUDGET.multiline,
+    explicit: (b.explicit as boolean | undefined) ?? DEFAULT_BUDGET.explicit,
   };
 }

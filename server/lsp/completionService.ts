@@ -1,6 +1,7 @@
 // One inline completion: the cursor and its window (prompt.ts), cache, supersession of older
 // requests for the same document, generation in the engine worker under the request's depth
-// budget, progress while it runs, and post-processing (postprocess.ts).
+// budget, progress while it runs, post-processing (postprocess.ts) and the confidence gate
+// (confidence.ts).
 import { CancellationToken } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { CancelledError } from '../engine/cancel';
@@ -11,6 +12,7 @@ import { TokenEvent } from '../engine/stopping';
 import { cursorWindow, isHighSurrogate, isLowSurrogate } from '../engine/prompt';
 import { CompletionInfo, DepthBudget, ProgressParams, ServerSettings, spansLines } from '../protocol';
 import { CompletionCache } from './completionCache';
+import { afterTyped, barFor, gate, Gated, Piece } from './confidence';
 import { ModelHost } from './modelHost';
 import { BLANK_LINE_START, CursorContext, HAS_TEXT, postprocess } from './postprocess';
 import { ServingLimits } from './servingLimits';
@@ -24,6 +26,22 @@ export interface CompletionItemOut {
 
 export class PositionError extends Error {}
 
+/** What the cache keeps of a computed completion: its info and the gate's input. */
+interface Computed {
+  info: Omit<CompletionInfo, 'confidence' | 'lowConfidence'>;
+  pieces: Piece[];
+}
+
+/** A computed ghost text, for benchmarks: the engine's result, the raw continuation shown from
+ *  it, the gate's input, and what the gate let through at the request's bar. */
+export interface GhostObservation {
+  result: GenerateResult;
+  raw: string;
+  pieces: Piece[];
+  ctx: CursorContext;
+  shown: Gated | undefined;
+}
+
 const PROGRESS_EVERY_MS = 250;
 /** The KL exit is checked every 4th iteration: each check runs the coda and the LM head. At
  *  huginn-0125's size (bench:fullsize, r=32) that gave 2.96x the tokens/s of fixed r, against
@@ -32,7 +50,7 @@ const PROGRESS_EVERY_MS = 250;
 const EXIT_CHECK_EVERY = 4;
 
 export class CompletionService {
-  private readonly cache = new CompletionCache<CompletionInfo>();
+  private readonly cache = new CompletionCache<Computed>();
   private readonly inFlight = new Map<string, RequestHandle<GenerateResult>>();
   /** The background prefill running now, if any (cancelled by any real request). */
   private background: RequestHandle<GenerateResult> | undefined;
@@ -46,6 +64,8 @@ export class CompletionService {
     private readonly settings: () => ServerSettings,
     private readonly progress: (p: ProgressParams) => void,
     private readonly statusChanged: () => void,
+    /** Benchmarks: every computed ghost text (not cache hits). */
+    private readonly observe?: (o: GhostObservation) => void,
   ) {}
 
   /** Requests now computing or queued (for tests of supersession and load). */
@@ -65,18 +85,24 @@ export class CompletionService {
     // (what it finished stays in the prompt cache, which this request then reuses).
     this.background?.cancel();
     const cursor = cursorIn(doc, position);
-    const { prefixChars, suffixChars, beamWidth } = this.settings();
+    const { prefixChars, suffixChars, beamWidth, minConfidence } = this.settings();
     const { prefix, suffix } = cursorWindow(doc.getText(), cursor.offset, prefixChars, suffixChars);
     const ctx: CursorContext = { linePrefix: cursor.linePrefix, lineSuffix: cursor.lineSuffix, multiline: spansLines(budget.multiline, cursor.lineSuffix) };
+    const bar = barFor(minConfidence, budget.explicit === true);
+    // An explicit request may pass a lower bar than the setting's: what only it passes is marked.
+    const marked = (shown: Gated) => ({ confidence: shown.confidence, lowConfidence: minConfidence > 0 && shown.confidence < minConfidence });
     const budgetKey = JSON.stringify([budget.steps, budget.exitThreshold, budget.maxTokens, ctx.multiline, beamWidth]);
     const range = { start: position, end: position };
 
     const hit = this.cache.get(prefix, suffix, budgetKey);
     if (hit) {
       this.stats.counters.cacheHits++;
-      const insertText = postprocess(hit.text, ctx);
-      if (!insertText) return [];
-      return [{ insertText, range, recurrent: { ...hit.entry.info, requestId, cached: true, latencyMs: Date.now() - started } }];
+      const shown = gate(afterTyped(hit.entry.info.pieces, hit.entry.text.length - hit.text.length), ctx, bar);
+      if (!shown) return [];
+      // The request's own budget: it may differ from the one that computed the entry in what the
+      // cache key leaves out (the level's label, explicit).
+      const recurrent = { ...hit.entry.info.info, requestId, cached: true, latencyMs: Date.now() - started, budget, ...marked(shown) };
+      return [{ insertText: shown.insertText, range, recurrent }];
     }
 
     // A newer request for the same document supersedes the older one.
@@ -98,13 +124,16 @@ export class CompletionService {
     const latencyMs = Date.now() - started;
     this.stats.record(latencyMs, result.ids.length, mean(result.iterations), budget.level, result.decodeMs);
     this.statusChanged();
-    const info: CompletionInfo = { requestId, tokens: streamed.tokens, latencyMs, cached: false, budget };
-    const shown = ghostTextOf(result, ctx);
-    this.cache.put({ prefix, suffix, budgetKey, text: shown.raw, info });
-    if (!shown.insertText) return [];
+    const info = { requestId, tokens: streamed.tokens, latencyMs, cached: false, budget };
+    const raw = ghostTextOf(result, ctx);
+    const pieces = piecesOf(result, streamed.tokens, raw);
+    this.cache.put({ prefix, suffix, budgetKey, text: raw, info: { info, pieces } });
+    const shown = gate(pieces, ctx, bar);
+    this.observe?.({ result, raw, pieces, ctx, shown });
+    if (!shown) return [];
     // An alternative's tokens were not streamed: its compute map is one span at the mean depth.
-    const map = shown.raw === result.text ? clipTokens(streamed.tokens, shown.insertText.length) : [{ text: shown.insertText, iterations: mean(result.iterations) }];
-    return [{ insertText: shown.insertText, range, recurrent: { ...info, tokens: map } }];
+    const map = raw === result.text ? clipTokens(streamed.tokens, shown.insertText.length) : [{ text: shown.insertText, iterations: mean(result.iterations) }];
+    return [{ insertText: shown.insertText, range, recurrent: { ...info, tokens: map, ...marked(shown) } }];
   }
 
   /**
@@ -200,11 +229,24 @@ function ghostTextRequest(fim: { prefix: string; suffix: string }, ctx: CursorCo
   };
 }
 
-/** The text to show: the likeliest continuation, or, when post-processing empties it (a block
+/** The raw continuation to show: the likeliest, or, when post-processing empties it (a block
  *  that is only a closer the line never opened), the next likeliest the beam search finished. */
-function ghostTextOf(result: GenerateResult, ctx: CursorContext): { raw: string; insertText: string } {
-  const raw = [result.text, ...(result.alternatives ?? [])].find((t) => postprocess(t, ctx) !== '') ?? result.text;
-  return { raw, insertText: postprocess(raw, ctx) };
+function ghostTextOf(result: GenerateResult, ctx: CursorContext): string {
+  return [result.text, ...(result.alternatives ?? [])].find((t) => postprocess(t, ctx) !== '') ?? result.text;
+}
+
+/** The gate's input for the raw continuation `raw` of `result`: its streamed tokens with their
+ *  log-probabilities; an alternative (whose tokens were not streamed) is one piece with its summed
+ *  log-probability (its stop's included: a little below what its start alone would get). */
+function piecesOf(result: GenerateResult, tokens: { text: string }[], raw: string): Piece[] {
+  const logProbs = result.tokenLogProbs;
+  if (raw === result.text && logProbs && logProbs.length >= tokens.length && tokens.map((t) => t.text).join('') === raw) {
+    return tokens.map((t, i) => ({ text: t.text, logProb: logProbs[i] }));
+  }
+  const alternative = (result.alternatives ?? []).indexOf(raw);
+  const logProb = alternative >= 0 ? result.alternativeLogProbs?.[alternative] : raw === result.text ? result.logProb : undefined;
+  // Without the decoder's scores (a decoder that keeps none) the text's confidence is unknown: 0.
+  return [{ text: raw, logProb: logProb ?? (logProbs ? logProbs.reduce((a, b) => a + b, 0) : NaN) }];
 }
 
 /** The tokens streamed so far for one request (the compute map), with a progress report at most

@@ -1,6 +1,7 @@
 // What a user expects of ghost text, applied to the model's raw continuation:
 // single line unless multi-line is allowed, stop at a blank line or where indentation drops
-// below the cursor's line, never repeat what already follows the cursor, keep brackets balanced.
+// below the cursor's line, never repeat what already follows the cursor, keep brackets balanced,
+// and end before the closer (or quote) the editor already put after the cursor.
 
 export interface CursorContext {
   /** Text of the cursor's line before the cursor. */
@@ -46,9 +47,15 @@ function openBrackets(text: string): string[] {
 }
 
 /** Cuts the completion at the first closer that matches no opener (in the completion or before
- *  the cursor on its line). */
-function cutUnbalanced(completion: string, linePrefix: string): string {
+ *  the cursor on its line). Brackets opened before the cursor whose closers already follow it
+ *  (`foo(bar[|])`: the editor's auto-closed pair) count as closed: the completion ends where it
+ *  would close them again. */
+function cutUnbalanced(completion: string, linePrefix: string, lineSuffix: string): string {
   const stack = openBrackets(linePrefix);
+  for (const ch of lineSuffix.trimStart()) {
+    if (stack[stack.length - 1] !== ch) break;
+    stack.pop();
+  }
   for (let i = 0; i < completion.length; i++) {
     const ch = completion[i];
     const o = OPEN.indexOf(ch);
@@ -59,6 +66,25 @@ function cutUnbalanced(completion: string, linePrefix: string): string {
     }
   }
   return completion;
+}
+
+/** Inside a string the line opened before the cursor, with its closing quote right after the
+ *  cursor (auto-closed), the completion ends before it writes that quote. Quotes are counted on the
+ *  cursor's line, unescaped: good enough for one line of code. */
+function cutAtQuote(completion: string, linePrefix: string, lineSuffix: string): string {
+  const quote = lineSuffix.trimStart()[0];
+  if (quote !== '"' && quote !== "'" && quote !== '`') return completion;
+  const unescaped = (text: string) => {
+    const at: number[] = [];
+    for (let i = 0; i < text.length; i++) {
+      if (text[i] === '\\') i++;
+      else if (text[i] === quote) at.push(i);
+    }
+    return at;
+  };
+  if (unescaped(linePrefix).length % 2 === 0) return completion;
+  const end = unescaped(completion)[0];
+  return end === undefined ? completion : completion.slice(0, end);
 }
 
 /** Drops the end of the completion that repeats the start of the text after the cursor. */
@@ -107,7 +133,8 @@ export function postprocess(raw: string, ctx: CursorContext): string {
     text = kept.join('\n');
   }
   text = cutRepetition(text);
-  text = cutUnbalanced(text, ctx.linePrefix);
+  text = cutAtQuote(text, ctx.linePrefix, ctx.lineSuffix);
+  text = cutUnbalanced(text, ctx.linePrefix, ctx.lineSuffix);
   text = dropOverlap(text, ctx.lineSuffix);
   return text.replace(/[ \t]+$/gm, '').replace(/\n+$/, '');
 }

@@ -1,10 +1,18 @@
 // Server settings from the client (initializationOptions and recurrent/configure), validated.
 import * as path from 'path';
-import { MODEL_FORMATS, ModelFormat, ServerSettings } from '../protocol';
+import { DEFAULT_MIN_CONFIDENCE, MODEL_FORMATS, ModelFormat, ServerSettings } from '../protocol';
 
 // beamWidth 4: on the default model the likeliest line closes 3x as many brackets right as
 // greedy decoding, for 1.4x the compute (npm run bench:completions).
-export const DEFAULT_SETTINGS: ServerSettings = { modelPath: null, device: 'auto', modelFormat: 'auto', prefixChars: 2000, suffixChars: 500, beamWidth: 4 };
+export const DEFAULT_SETTINGS: ServerSettings = {
+  modelPath: null,
+  device: 'auto',
+  modelFormat: 'auto',
+  prefixChars: 2000,
+  suffixChars: 500,
+  beamWidth: 4,
+  minConfidence: DEFAULT_MIN_CONFIDENCE,
+};
 
 export function parseSettings(raw: unknown): ServerSettings {
   if (raw === undefined || raw === null) return DEFAULT_SETTINGS;
@@ -38,6 +46,11 @@ export function parseSettings(raw: unknown): ServerSettings {
   if (w !== undefined) {
     if (typeof w !== 'number' || !Number.isInteger(w) || w < 1 || w > 16) throw new Error(`beamWidth must be an integer in [1, 16], got ${JSON.stringify(w)}`);
     out.beamWidth = w;
+  }
+  const c = r.minConfidence;
+  if (c !== undefined) {
+    if (typeof c !== 'number' || !Number.isFinite(c) || c < 0 || c > 1) throw new Error(`minConfidence must be a number in [0, 1], got ${JSON.stringify(c)}`);
+    out.minConfidence = c;
   }
   return out;
 }

@@ -51,6 +51,8 @@ const TEST_SETTINGS = {
   // Typing starts automatic requests after this debounce; Alt+\ cancels a waiting one, so with a
   // long debounce the ghost text the tests see comes from their explicit requests.
   'recurrentCopilot.debounceMs': 2000,
+  // A random model is never sure of its garbage: the confidence gate off, or no ghost text shows.
+  'recurrentCopilot.minConfidence': 0,
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -155,10 +155,17 @@ describe('recurrent inference features', function () {
         const rows = await engine.score({ ids: [...prompt, ...beam.ids], steps: 6, stateInit: 'zero' });
         const beamLogProb = beam.ids.reduce((a, id, t) => a + logSoftmax(rows[prompt.length - 1 + t])(id), 0);
         assert.ok(Math.abs(beam.logProb! - beamLogProb) < 1e-3, `${beam.logProb} vs ${beamLogProb}`);
+        // Per token too (the confidence gate's input): each token's, given the ones before it.
+        beam.ids.forEach((id, t) => assert.ok(Math.abs(beam.tokenLogProbs![t] - logSoftmax(rows[prompt.length - 1 + t])(id)) < 1e-3, `token ${t}`));
+        assert.strictEqual(beam.alternatives!.length, beam.alternativeLogProbs!.length);
+        assert.ok(beam.alternativeLogProbs!.every((lp, i) => lp <= beam.logProb! && (i === 0 || lp <= beam.alternativeLogProbs![i - 1])));
+        assert.ok(beam.runnerUpLogProb! <= beam.logProb!);
         const greedy = await engine.generate({ ...req, beams: 1, reusePrompt: true });
         assert.strictEqual(greedy.reusedTokens, prompt.length - 1);
         const greedyRows = await engine.score({ ids: [...prompt, ...greedy.ids], steps: 6, stateInit: 'zero' });
         const greedyLogProb = greedy.ids.reduce((a, id, t) => a + logSoftmax(greedyRows[prompt.length - 1 + t])(id), 0);
+        // Greedy decoding keeps its tokens' log-probabilities as well.
+        greedy.ids.forEach((id, t) => assert.ok(Math.abs(greedy.tokenLogProbs![t] - logSoftmax(greedyRows[prompt.length - 1 + t])(id)) < 1e-3, `greedy token ${t}`));
         // On this prompt the search finds a likelier continuation than greedy decoding (not a
         // guarantee of beam search in general); the same request gives the same answer.
         assert.ok(beamLogProb >= greedyLogProb - 1e-4, `beam ${beamLogProb} < greedy ${greedyLogProb}`);

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import { parseBudget } from '../../server/lsp/budget';
-import { DEFAULT_BUDGET } from '../../server/protocol';
+import { DEFAULT_BUDGET, DEFAULT_MIN_CONFIDENCE } from '../../server/protocol';
 import { parseSettings } from '../../server/lsp/settings';
 
 describe('request budget and server settings', function () {
@@ -18,6 +18,20 @@ describe('request budget and server settings', function () {
     assert.throws(() => parseBudget({ timeCapMs: -1 }), /budget\.timeCapMs/);
     assert.throws(() => parseBudget({ exitThreshold: 'auto' }), /budget\.exitThreshold/);
     assert.throws(() => parseBudget({ multiline: 'yes' }), /budget\.multiline/);
+    assert.throws(() => parseBudget({ explicit: 1 }), /budget\.explicit must be a boolean/);
+  });
+
+  it('explicit defaults to false and is kept when given', function () {
+    assert.strictEqual(parseBudget(undefined).explicit, false);
+    assert.strictEqual(parseBudget({ steps: 4 }).explicit, false);
+    assert.strictEqual(parseBudget({ explicit: true }).explicit, true);
+  });
+
+  it('validates minConfidence: a number in [0, 1], the protocol default when absent', function () {
+    assert.strictEqual(parseSettings({}).minConfidence, DEFAULT_MIN_CONFIDENCE);
+    assert.strictEqual(parseSettings({ minConfidence: 0 }).minConfidence, 0);
+    assert.strictEqual(parseSettings({ minConfidence: 0.35 }).minConfidence, 0.35);
+    for (const bad of [-0.1, 1.01, NaN, '0.5', null]) assert.throws(() => parseSettings({ minConfidence: bad }), /minConfidence must be a number in \[0, 1\]/, String(bad));
   });
 
   it('validates settings that take paths', function () {

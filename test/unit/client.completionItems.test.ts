@@ -7,13 +7,15 @@ import {
   toLspTriggerKind,
 } from '../../src/completionItems';
 
-const budget: DepthBudget = { level: 2, steps: 8, exitThreshold: 0.001, maxTokens: 64, timeCapMs: 2000, multiline: true };
+const budget: DepthBudget = { level: 2, steps: 8, exitThreshold: 0.001, maxTokens: 64, timeCapMs: 2000, multiline: true, explicit: false };
 const info: CompletionInfo = {
   requestId: 7,
   tokens: [{ text: 'return', iterations: 8 }, { text: ' x', iterations: 3 }],
   latencyMs: 41.5,
   cached: false,
   budget,
+  confidence: 0.72,
+  lowConfidence: false,
 };
 
 describe('inline completion request and result', function () {
@@ -83,5 +85,14 @@ describe('inline completion request and result', function () {
     assert.strictEqual(parseCompletionInfo({ ...info, tokens: [{ text: 'a', iterations: 1.5 }] }), undefined);
     assert.strictEqual(parseCompletionInfo({ ...info, budget: { ...budget, multiline: 'yes' } }), undefined);
     assert.deepStrictEqual(parseCompletionInfo({ ...info, budget: { ...budget, exitThreshold: null } })?.budget.exitThreshold, null);
+  });
+
+  it('parses the confidence (a number in [0, 1]) and the low-confidence mark; the budget may omit explicit', function () {
+    assert.deepStrictEqual(parseCompletionInfo({ ...info, confidence: 0.2, lowConfidence: true }), { ...info, confidence: 0.2, lowConfidence: true });
+    for (const confidence of [-0.1, 1.5, NaN, '0.5', undefined]) assert.strictEqual(parseCompletionInfo({ ...info, confidence }), undefined, String(confidence));
+    assert.strictEqual(parseCompletionInfo({ ...info, lowConfidence: 'yes' }), undefined);
+    const { explicit: _omitted, ...older } = budget;
+    assert.deepStrictEqual(parseCompletionInfo({ ...info, budget: older })?.budget, older);
+    assert.strictEqual(parseCompletionInfo({ ...info, budget: { ...budget, explicit: 1 } }), undefined);
   });
 });

@@ -68,6 +68,10 @@ describe('configuration', function () {
     for (const format of ['auto', 'fp32', 'fp16', 'int4']) assert.ok(checkSetting('modelFormat', format).ok, format);
     assert.ok(!checkSetting('modelFormat', 'int8').ok);
     assert.ok(!checkSetting('modelFormat', 4).ok);
+    assert.ok(checkSetting('minConfidence', 0).ok && checkSetting('minConfidence', 0.35).ok && checkSetting('minConfidence', 1).ok);
+    assert.ok(!checkSetting('minConfidence', 1.2).ok);
+    assert.ok(!checkSetting('minConfidence', -0.1).ok);
+    assert.ok(!checkSetting('minConfidence', '0.5').ok);
     assert.ok(checkSetting('computeMap.enabled', true).ok);
     assert.ok(!checkSetting('computeMap.enabled', 'true').ok);
     assert.ok(!checkSetting('somethingElse', 1).ok);
@@ -81,8 +85,9 @@ describe('configuration', function () {
   });
 
   it('server settings: empty model path means the shipped model (null)', function () {
-    assert.deepStrictEqual(toServerSettings(DEFAULTS), { modelPath: null, device: 'auto', modelFormat: 'auto', prefixChars: 2000, suffixChars: 500, beamWidth: 4 });
+    assert.deepStrictEqual(toServerSettings(DEFAULTS), { modelPath: null, device: 'auto', modelFormat: 'auto', prefixChars: 2000, suffixChars: 500, beamWidth: 4, minConfidence: 0.5 });
     assert.ok(!sameServerSettings(toServerSettings({ ...DEFAULTS, beamWidth: 1 }), toServerSettings(DEFAULTS)));
+    assert.ok(!sameServerSettings(toServerSettings({ ...DEFAULTS, minConfidence: 0.2 }), toServerSettings(DEFAULTS)));
     assert.ok(!sameServerSettings(toServerSettings({ ...DEFAULTS, modelFormat: 'int4' }), toServerSettings(DEFAULTS)));
     const custom = toServerSettings({ ...DEFAULTS, modelPath: '  /m  ', device: 'cpu' });
     assert.strictEqual(custom.modelPath, '/m');
@@ -123,6 +128,8 @@ describe('package.json contributions', function () {
     assert.deepStrictEqual(range('prefixChars'), [LIMITS.prefixChars.min, LIMITS.prefixChars.max]);
     assert.deepStrictEqual(range('suffixChars'), [LIMITS.suffixChars.min, LIMITS.suffixChars.max]);
     assert.deepStrictEqual(range('beamWidth'), [LIMITS.beamWidth.min, LIMITS.beamWidth.max]);
+    assert.deepStrictEqual(range('minConfidence'), [LIMITS.minConfidence.min, LIMITS.minConfidence.max]);
+    assert.strictEqual(properties[`${SECTION}.minConfidence`].type, 'number');
     const steps = properties[`${SECTION}.stepsPerLevel`] as { items: { minimum: number; maximum: number } };
     assert.deepStrictEqual([steps.items.minimum, steps.items.maximum], [LIMITS.steps.min, LIMITS.steps.max]);
     assert.deepStrictEqual(properties[`${SECTION}.device`].enum, ['auto', 'cpu', 'cuda']);

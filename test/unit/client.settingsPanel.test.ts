@@ -83,7 +83,7 @@ describe('settings webview page', function () {
     const ids = [
       'enabled', 'baseLevel', 'steps0', 'steps4', 'exitThreshold', 'maxTokens', 'timeCapMs', 'debounce',
       'languageRows', 'newLanguage', 'newLanguageLevel', 'addLanguage', 'modelPath', 'browseModel', 'defaultModel',
-      'device', 'modelFormat', 'prefixChars', 'suffixChars', 'beamWidth', 'computeMapEnabled', 'latencyChart', 'iterationsChart', 'serverState',
+      'device', 'modelFormat', 'prefixChars', 'suffixChars', 'beamWidth', 'minConfidence', 'minConfidenceValue', 'computeMapEnabled', 'latencyChart', 'iterationsChart', 'serverState',
       'lastLatency', 'tokensPerSecond', 'lastDecision', 'message',
     ];
     for (const id of ids) assert.ok(template.includes(`id="${id}"`), id);
@@ -103,6 +103,12 @@ describe('settings webview page', function () {
     assert.deepStrictEqual(range('prefixChars'), [LIMITS.prefixChars.min, LIMITS.prefixChars.max]);
     assert.deepStrictEqual(range('suffixChars'), [LIMITS.suffixChars.min, LIMITS.suffixChars.max]);
     assert.deepStrictEqual(range('beamWidth'), [LIMITS.beamWidth.min, LIMITS.beamWidth.max]);
+    assert.deepStrictEqual(range('minConfidence'), [LIMITS.minConfidence.min, LIMITS.minConfidence.max]);
+  });
+
+  it('the minimum confidence is a slider that proposes the minConfidence setting', function () {
+    assert.match(template, /<input type="range" id="minConfidence"[^>]*step="0\.05"/);
+    assert.ok(script.includes("numberSetting('minConfidence', 'minConfidence', false)"));
   });
 
   it('the build format select offers exactly the formats config.ts accepts', function () {

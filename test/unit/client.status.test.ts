@@ -29,6 +29,16 @@ describe('status bar view', function () {
     assert.ok(view.tooltip.includes('Think harder: \\+1'));
   });
 
+  it('the last suggestion\'s confidence in the tooltip; a low-confidence one marked in the text too', function () {
+    const sure = presentStatus(model({ lastShown: { confidence: 0.724, lowConfidence: false } }));
+    assert.strictEqual(sure.text, '$(pulse) RC L2 · cpu');
+    assert.ok(sure.tooltip.includes('Last suggestion: confidence 72%'), sure.tooltip);
+    const low = presentStatus(model({ lastShown: { confidence: 0.31, lowConfidence: true } }));
+    assert.strictEqual(low.text, '$(pulse) RC L2 · cpu · low confidence');
+    assert.ok(low.tooltip.includes('Last suggestion: confidence 31%: low confidence, below recurrentCopilot\\.minConfidence, shown because you asked'), low.tooltip);
+    assert.strictEqual(presentStatus(model()).tooltip.includes('Last suggestion'), false);
+  });
+
   it('without a decision the level is base + offset, clamped', function () {
     assert.strictEqual(presentStatus(model({ offset: 5 })).text, '$(pulse) RC L4 (+5) · cpu');
   });
@@ -161,5 +171,16 @@ describe('depth session', function () {
     const before = changes;
     session.raise();
     assert.strictEqual(changes, before);
+  });
+
+  it('keeps the confidence of what the last decision showed; a new decision clears it', function () {
+    const session = new DepthSession();
+    let changes = 0;
+    session.onDidChange(() => changes++);
+    session.recordShown({ confidence: 0.3, lowConfidence: true });
+    assert.deepStrictEqual(session.lastShown, { confidence: 0.3, lowConfidence: true });
+    session.recordDecision({ level: 2, steps: 8, reasons: [], languageId: 'python', at: 0 });
+    assert.strictEqual(session.lastShown, undefined);
+    assert.strictEqual(changes, 2);
   });
 });

@@ -29,7 +29,7 @@ const level = (c: Partial<PolicyContext>, s: Partial<PolicySettings> = {}) => de
 describe('depth policy', function () {
   it('plain code at the end of a line: base level, its steps, multi-line, the settings as given', function () {
     const { budget, reasons } = decideBudget(ctx(), settings());
-    assert.deepStrictEqual(budget, { level: 2, steps: 8, exitThreshold: 0.001, maxTokens: 64, timeCapMs: 2000, multiline: true });
+    assert.deepStrictEqual(budget, { level: 2, steps: 8, exitThreshold: 0.001, maxTokens: 64, timeCapMs: 2000, multiline: true, explicit: false });
     assert.ok(reasons[0].includes('base level 2'));
     assert.ok(reasons.some((r) => r.includes('multi-line allowed')));
     assert.ok(reasons[reasons.length - 1].includes('level 2: up to 8 iterations per token'));
@@ -98,6 +98,11 @@ describe('depth policy', function () {
     assert.strictEqual(d.budget.level, 3);
     assert.strictEqual(d.budget.maxTokens, 128);
     assert.ok(d.reasons.some((r) => r.startsWith('explicit request: +1')));
+  });
+
+  it('the budget says whether the request is explicit (the server then takes a lower confidence bar)', function () {
+    assert.strictEqual(decideBudget(ctx({ triggerKind: 'invoke' }), settings()).budget.explicit, true);
+    assert.strictEqual(decideBudget(ctx({ triggerKind: 'automatic' }), settings()).budget.explicit, false);
   });
 
   it('inside a comment or a string: shallower and single-line', function () {

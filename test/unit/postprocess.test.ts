@@ -30,6 +30,18 @@ describe('completion post-processing', function () {
     assert.strictEqual(postprocess('x]', at('f(')), 'x');
   });
 
+  it("ends before the closers and quotes the editor put after the cursor", function () {
+    // `iter(se|)`: the line already has the `)`; a completion that writes it and goes on stops there.
+    assert.strictEqual(postprocess('lf):', at('for c in iter(se', ')')), 'lf');
+    assert.strictEqual(postprocess('x], y)', at('f(a[', '])')), 'x');
+    assert.strictEqual(postprocess('kages.{target}"] = x', at('m[f"requests.pac', '"]')), 'kages.{target}');
+    assert.strictEqual(postprocess("it\\'s' + b", at("s = 'x", "'")), "it\\'s");
+    // Not inside a string the line opened, or a closer that closes nothing before the cursor: as before.
+    assert.strictEqual(postprocess('a, "b")', at('f(', ')')), 'a, "b"');
+    assert.strictEqual(postprocess('1, 2', at('x = ', '"')), '1, 2');
+    assert.strictEqual(postprocess('(a) + b', at('y = ', ')')), '(a) + b');
+  });
+
   it('keeps one instance of a degenerate loop', function () {
     assert.strictEqual(postprocess(' 1, 1, 1, 1, 1, 1, 1', at('f(')), ' 1,');
     assert.strictEqual(postprocess('abababab', at('x = ')), 'ab');

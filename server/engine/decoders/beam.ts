@@ -1,10 +1,16 @@
 // Beam decoding: the beam search's best continuation (beamSearch.ts) fed through the sink (stops,
-// streaming, finish reason), with its log-probability and the other finished continuations' texts.
+// streaming, finish reason), with its log-probabilities (summed and per token) and the other
+// finished continuations' texts and scores.
 import { beamSearch, NOT_BLANK } from '../beamSearch';
 import { ForwardResult } from '../recurrence';
 import { Decoding } from './decoding';
 
-export async function decodeBeams(d: Decoding, prefill: ForwardResult, width: number, timeUp: () => boolean): Promise<{ logProb: number; alternatives: string[] }> {
+export async function decodeBeams(
+  d: Decoding,
+  prefill: ForwardResult,
+  width: number,
+  timeUp: () => boolean,
+): Promise<{ logProb: number; tokenLogProbs: number[]; alternatives: string[]; alternativeLogProbs: number[]; runnerUpLogProb: number }> {
   const { model, req, sink } = d;
   const best = await beamSearch(
     model,
@@ -23,5 +29,6 @@ export async function decodeBeams(d: Decoding, prefill: ForwardResult, width: nu
   best.ids.forEach((id, i) => sink.push(id, best.iterations[i]));
   // A stop sequence or the token limit was set by the sink.
   sink.finishReason ??= best.cutShort ?? (best.stopped ? 'eos' : 'context');
-  return { logProb: best.logProb, alternatives: best.alternatives };
+  const { logProb, tokenLogProbs, alternatives, alternativeLogProbs, runnerUpLogProb } = best;
+  return { logProb, tokenLogProbs, alternatives, alternativeLogProbs, runnerUpLogProb };
 }

@@ -1,16 +1,25 @@
 // Plain decoding, greedy or sampled: one token at a time through the KV cache (with adaptive exit
 // and a warm-started state when asked), or, with useCache off, a full recomputation of the whole
-// sequence per token: the reference path that cached decoding must agree with.
+// sequence per token: the reference path that cached decoding must agree with. Returns the model's
+// log-probability of each generated token (given the ones before it).
 import { forwardChunk, ForwardResult } from '../recurrence';
-import { sampleToken } from '../sampling';
+import { logSoftmax, sampleToken } from '../sampling';
 import { Decoding, outOfRoom } from './decoding';
 
-export async function decodePlain(d: Decoding, prefill: ForwardResult): Promise<void> {
+export async function decodePlain(d: Decoding, prefill: ForwardResult): Promise<{ tokenLogProbs: number[] }> {
   const { model, req, base, sink } = d;
   let { logits, iterations } = prefill;
   let lastState: Float32Array = prefill.state.slice(prefill.state.length - model.cfg.nEmbd);
-  while (sink.push(sampleToken(logits, d.sampling, d.rng), iterations)) {
-    if (outOfRoom(d)) return;
+  const tokenLogProbs: number[] = [];
+  const next = () => {
+    const token = sampleToken(logits, d.sampling, d.rng);
+    const before = sink.ids.length;
+    const more = sink.push(token, iterations);
+    if (sink.ids.length > before) tokenLogProbs.push(logSoftmax(logits)[token]);
+    return more;
+  };
+  while (next()) {
+    if (outOfRoom(d)) return { tokenLogProbs };
     const token = sink.ids[sink.ids.length - 1];
     if (req.useCache === false) {
       d.cache = model.newCache();
@@ -21,4 +30,5 @@ export async function decodePlain(d: Decoding, prefill: ForwardResult): Promise<
       lastState = r.state;
     }
   }
+  return { tokenLogProbs };
 }
