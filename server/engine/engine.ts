@@ -8,7 +8,7 @@ import { TokenEvent } from './stopping';
 import { HuginnModel, StateInit } from './huginnModel';
 import { formatNotice, ModelFormat, resolveBuildDtype } from './modelFormat';
 import { BuildProgress, resolveModelDir } from './modelResolver';
-import { forwardChunk } from './recurrence';
+import { forwardChunk, measurePromptCost, PromptCost } from './recurrence';
 import { PromptCache } from './promptCache';
 import { buildPrompt, PromptSource } from './prompt';
 import { SessionOptions } from './sessions';
@@ -36,6 +36,8 @@ export interface EngineInfo {
   nEmbd: number;
   meanRecurrence: number;
   blockSize: number;
+  /** What a prompt token costs here, measured at load (recurrence.measurePromptCost). */
+  promptCost: PromptCost;
 }
 
 /** A generation request whose prompt is text, a cursor's surroundings or ids (prompt.ts). */
@@ -54,12 +56,16 @@ export interface ScoreRequest {
 export class Engine {
   private readonly prompts = new PromptCache();
 
-  private constructor(readonly model: HuginnModel) {}
+  private constructor(
+    readonly model: HuginnModel,
+    private readonly promptCost: PromptCost,
+  ) {}
 
   static async open(modelDir: string, opts: EngineOptions = {}): Promise<Engine> {
     const dtype = resolveBuildDtype(opts.buildDtype ?? 'fp32', opts.device ?? 'auto');
     const resolved = await resolveModelDir(modelDir, dtype, opts.log, { onProgress: opts.onBuildProgress, signal: opts.signal });
-    const engine = new Engine(await HuginnModel.load(resolved.dir, opts));
+    const model = await HuginnModel.load(resolved.dir, opts);
+    const engine = new Engine(model, await measurePromptCost(model));
     const notice = engine.info().notice;
     if (notice) opts.log?.(notice);
     return engine;
@@ -77,6 +83,7 @@ export class Engine {
       nEmbd: m.cfg.nEmbd,
       meanRecurrence: m.cfg.meanRecurrence,
       blockSize: m.cfg.blockSize,
+      promptCost: this.promptCost,
     };
   }
 
@@ -85,8 +92,10 @@ export class Engine {
   }
 
   async generate(req: TextGenerateRequest, onToken?: (e: TokenEvent) => void, cancel: CancelSignal = NEVER_CANCELLED): Promise<GenerateResult> {
-    // A cursor's prompt keeps within the KV ceiling, with room for the answer.
-    const maxPromptTokens = req.maxKvBytes === undefined ? Infinity : Math.floor(req.maxKvBytes / this.model.kvBytesPerToken(req.steps)) - req.maxTokens;
+    // A cursor's prompt keeps within the KV ceiling, with room for the answer, and to the length
+    // the caller can afford to run.
+    const kvRoom = req.maxKvBytes === undefined ? Infinity : Math.floor(req.maxKvBytes / this.model.kvBytesPerToken(req.steps)) - req.maxTokens;
+    const maxPromptTokens = Math.min(kvRoom, req.maxPromptTokens ?? Infinity);
     const { ids, healedText } = buildPrompt(this.model, req, req.maxTokens, maxPromptTokens);
     return generate(this.model, { ...req, ids, healedText }, onToken, cancel, req.reusePrompt ? this.prompts : undefined);
   }

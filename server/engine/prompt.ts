@@ -14,6 +14,8 @@ export interface PromptSource {
   /** The text before and after a cursor (untrusted document text: special-token text in it is
    *  encoded as plain text). */
   fim?: { prefix: string; suffix: string };
+  /** A cursor's prompt keeps to this many tokens (what the caller can afford to run). */
+  maxPromptTokens?: number;
   /** Token healing of a text or fim prompt that ends at an arbitrary character (a cursor): the
    *  prompt gives back its trailing tokens and the first generated token must start with their
    *  text, so `c` + `la` can become `class`. */

@@ -119,3 +119,25 @@ export async function forwardChunked(
   if (!result) throw new RangeError('forward of an empty chunk');
   return result;
 }
+
+/** What a prompt token costs on this machine: the prelude and coda once, and each core iteration. */
+export interface PromptCost {
+  outerMs: number;
+  iterationMs: number;
+}
+
+/** Measures PromptCost at load on a chunk of 16 tokens (the prefill chunk at huginn-0125's size),
+ *  at 1 and 2 iterations after a warm-up run (a session's first run allocates its buffers). */
+export async function measurePromptCost(model: HuginnModel): Promise<PromptCost> {
+  const ids = Array.from({ length: Math.min(16, model.cfg.blockSize - 1) }, (_, i) => i);
+  const msPerToken = async (steps: number) => {
+    const t0 = performance.now();
+    await forwardChunk(model, model.newCache(), ids, { steps, stateInit: 'zero', seed: 0, numLogits: 1 });
+    return (performance.now() - t0) / ids.length;
+  };
+  await msPerToken(1);
+  const one = await msPerToken(1);
+  const two = await msPerToken(2);
+  const iterationMs = Math.max(0, two - one);
+  return { outerMs: Math.max(0, one - iterationMs), iterationMs };
+}

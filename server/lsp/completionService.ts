@@ -113,7 +113,7 @@ export class CompletionService {
     const streamed = new StreamedTokens((p) => this.progress({ requestId, uri: doc.uri, ...p }), started);
     const limits = this.limitsOf(engine);
     const beams = limits.beamWidth(beamWidth, budget.steps, budget.timeCapMs);
-    const handle = engine.generate(ghostTextRequest({ prefix, suffix }, ctx, budget, beams, started, limits.kvCeilingBytes), (e) => {
+    const handle = engine.generate(ghostTextRequest({ prefix, suffix }, ctx, budget, beams, started, limits), (e) => {
       if (streamed.length === 0) this.stats.counters.computed++;
       streamed.add(e);
     });
@@ -150,7 +150,7 @@ export class CompletionService {
       const { prefix, suffix } = cursorWindow(doc.getText(), cursor.offset, prefixChars, suffixChars);
       const ctx: CursorContext = { linePrefix: cursor.linePrefix, lineSuffix: cursor.lineSuffix, multiline: spansLines(budget.multiline, cursor.lineSuffix) };
       // No deadline: it runs until done or until a real request cancels it.
-      const request = { ...ghostTextRequest({ prefix, suffix }, ctx, budget, beamWidth, Date.now(), this.limitsOf(engine).kvCeilingBytes), deadline: undefined, prefillOnly: true };
+      const request = { ...ghostTextRequest({ prefix, suffix }, ctx, budget, beamWidth, Date.now(), this.limitsOf(engine)), deadline: undefined, prefillOnly: true };
       const handle = engine.generate(request, () => {});
       this.background = handle;
       try {
@@ -165,7 +165,7 @@ export class CompletionService {
   }
 
   private limitsOf(engine: EngineClient): ServingLimits {
-    if (this.limits?.engine !== engine) this.limits = { engine, of: new ServingLimits() };
+    if (this.limits?.engine !== engine) this.limits = { engine, of: new ServingLimits(engine.info.promptCost) };
     return this.limits.of;
   }
 
@@ -212,7 +212,7 @@ function cursorIn(doc: TextDocument, position: { line: number; character: number
 }
 
 /** The engine request for ghost text at a cursor, under the request's depth budget. */
-function ghostTextRequest(fim: { prefix: string; suffix: string }, ctx: CursorContext, budget: DepthBudget, beams: number, started: number, maxKvBytes: number): TextGenerateRequest {
+function ghostTextRequest(fim: { prefix: string; suffix: string }, ctx: CursorContext, budget: DepthBudget, beams: number, started: number, limits: ServingLimits): TextGenerateRequest {
   return {
     fim,
     reusePrompt: true,
@@ -224,7 +224,8 @@ function ghostTextRequest(fim: { prefix: string; suffix: string }, ctx: CursorCo
     firstTokenPattern: ctx.linePrefix.trim() === '' && ctx.lineSuffix.trim() === '' ? BLANK_LINE_START : undefined,
     beamCandidate: HAS_TEXT,
     deadline: started + budget.timeCapMs,
-    maxKvBytes,
+    maxKvBytes: limits.kvCeilingBytes,
+    maxPromptTokens: limits.maxPromptTokens(budget.steps),
     beams,
   };
 }

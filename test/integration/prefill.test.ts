@@ -123,6 +123,11 @@ describe('prefill: chunks, resumption, background passes, anchored windows', fun
         previous = ids;
       }
       assert.ok(shared >= 4, `${shared} of 5 consecutive prompts share their start`);
+      // The caller's cap on a cursor prompt reaches the prompt builder.
+      const capped = await engine.generate({ fim: { prefix: body, suffix: '' }, steps: 2, maxTokens: 2, maxPromptTokens: 64 });
+      assert.ok(capped.promptTokens <= 64 && capped.promptTokens > 40, `${capped.promptTokens}`);
+      const cost = engine.info().promptCost;
+      assert.ok(cost.outerMs > 0 && cost.iterationMs >= 0, JSON.stringify(cost));
     } finally {
       await engine.close();
     }
