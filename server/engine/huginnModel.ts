@@ -16,6 +16,7 @@ export type StateInit = 'random' | 'zero';
 export class HuginnModel {
   readonly cfg: HuginnConfig;
   readonly cacheShape: CacheShape;
+  private readonly codaTakesStart: boolean;
 
   private constructor(
     readonly manifest: LoadedManifest,
@@ -109,7 +110,10 @@ export class HuginnModel {
   async coda(state: Float32Array, start: number, count: number, numLogits: number, cache: KvCache): Promise<{ logits: Float32Array; commit: () => void }> {
     const feeds: Record<string, ort.Tensor> = {
       state: new ort.Tensor('float32', state, [count, this.cfg.nEmbd]),
-      num_logits: new ort.Tensor('int64', BigInt64Array.from([BigInt(numLogits)]), [1]),
+      // Builds before builder version 3 take the count; later ones the first position.
+      ...(this.codaTakesStart
+        ? { logits_start: new ort.Tensor('int64', BigInt64Array.from([BigInt(count - numLogits)]), [1]) }
+        : { num_logits: new ort.Tensor('int64', BigInt64Array.from([BigInt(numLogits)]), [1]) }),
       ...this.positionFeeds(start, count),
       ...this.pastFeeds(cache.coda, start),
     };
