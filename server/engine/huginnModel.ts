@@ -8,6 +8,7 @@ import { LoadedManifest, readManifest } from '../../native/model/manifest';
 import { CacheShape, KvCache, KvStrategy, LayerKv } from './kvCache';
 import { checkMemory } from './memory';
 import { Rng } from './random';
+import { decideDevice } from './device';
 import { createSessions, ModelSessions, runGraph, SessionOptions } from './sessions';
 import { TextTokenizer } from './tokenizer';
 
@@ -30,14 +31,17 @@ export class HuginnModel {
       codaLayers: this.cfg.nLayersInCoda,
       rowSize: this.cfg.nHeads * this.cfg.headDim,
     };
+    this.codaTakesStart = sessions.coda.inputNames.includes('logits_start');
   }
 
   static async load(dir: string, options: SessionOptions & { availableMemory?: number } = {}): Promise<HuginnModel> {
     const manifest = readManifest(dir);
-    // On a GPU the weights live in its memory; everywhere else they must fit in RAM.
-    if (options.device !== 'cuda') checkMemory(`the model in ${dir}`, fs.statSync(manifest.paths.weights).size, manifest.dtype, options.availableMemory);
+    const decision = options.decision ?? (await decideDevice(options.device ?? 'auto'));
+    // On a GPU the weights live in its memory; on the CPU, or a software adapter, they must fit in RAM.
+    const inRam = decision.provider === 'cpu' || (decision.provider === 'webgpu' && decision.adapter?.software !== false);
+    if (inRam) checkMemory(`the model in ${dir}`, fs.statSync(manifest.paths.weights).size, manifest.dtype, options.availableMemory);
     const tokenizer = new TextTokenizer(manifest.paths.tokenizer);
-    const sessions = await createSessions(manifest, options);
+    const sessions = await createSessions(manifest, { ...options, decision });
     return new HuginnModel(manifest, sessions, tokenizer);
   }
 
