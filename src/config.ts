@@ -4,13 +4,12 @@
 // the settings panel validates the webview's messages with the same table, and a unit test holds
 // package.json's `contributes.configuration` to the same defaults and ranges.
 
-import { BUDGET_LIMITS, DEFAULT_BUDGET, DEFAULT_STEPS_PER_LEVEL, MODEL_FORMATS, type ModelFormat, type ServerSettings } from '../server/protocol';
+import { BUDGET_LIMITS, DEFAULT_BUDGET, DEFAULT_STEPS_PER_LEVEL, DEVICES, MODEL_FORMATS, type Device, type ModelFormat, type ServerSettings } from '../server/protocol';
 import { MAX_LEVEL, MIN_LEVEL, type PolicySettings } from './depthPolicy';
 
 export const SECTION = 'recurrentCopilot';
 
-export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
-export type Device = (typeof DEVICES)[number];
+export { DEVICES, type Device };
 
 export interface ExtensionConfig {
   enabled: boolean;
