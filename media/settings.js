@@ -135,7 +135,8 @@
   function renderStatus(lastDecision) {
     const s = status;
     $('serverState').textContent = s ? s.state : 'not connected';
-    $('serverDevice').textContent = (s && s.device) || '–';
+    const device = s && s.device ? `${s.device}${s.adapter ? ` (${s.adapter})` : ''}` : '–';
+    $('serverDevice').textContent = s && s.deviceReason ? `${device}: ${s.deviceReason}` : device;
     $('serverModel').textContent = s && s.model ? `${s.model}${s.dtype ? ` (${s.dtype})` : ''}` : '–';
     $('lastLatency').textContent = figure(s && s.lastLatencyMs, ' ms', 0);
     $('tokensPerSecond').textContent = figure(s && s.tokensPerSecond, '', 1);

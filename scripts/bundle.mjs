@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Bundles the extension for packaging (npm run bundle): three CommonJS files in dist/, each with
+// Bundles the extension for packaging (npm run bundle): four CommonJS files in dist/, each with
 // its libraries inlined, for the Node that VS Code's extension host runs.
 //
 //   src/extension.ts              -> dist/extension.js     (the client; `vscode` is external)
 //   server/lsp/server.ts          -> dist/server.js        (the language server, run by the client)
 //   server/engine/engineWorker.ts -> dist/engineWorker.js  (the engine's worker thread)
+//   server/engine/webgpuProbe.ts  -> dist/webgpuProbe.js   (the WebGPU probe, a child process)
 //
 // onnxruntime-node stays external: it loads a native binding by a computed path, so it ships
 // unbundled in the VSIX (scripts/package.mjs copies its linux-x64 files).
@@ -14,7 +15,8 @@
 //   - the client starts `SERVER_MODULE` (src/serverClient.ts), 'out/server/lsp/server.js' in the
 //     dev layout: rewritten to 'dist/server.js' while bundling (the build fails if the constant
 //     is not found, so a change in serverClient.ts cannot silently break the package);
-//   - the engine starts path.join(__dirname, 'engineWorker.js'): dist/ holds both, nothing to do;
+//   - the engine starts path.join(__dirname, 'engineWorker.js') and the device decision
+//     path.join(__dirname, 'webgpuProbe.js'): dist/ holds them all, nothing to do;
 //   - modelHost.ts's defaultModelDir() is __dirname/../../../native/models/default, which from
 //     dist/ points outside the extension: the server bundle's banner sets
 //     RECURRENT_COPILOT_DEFAULT_MODEL (which defaultModelDir() honours) to
@@ -84,9 +86,13 @@ const entries = [
   { in: 'src/extension.ts', out: 'extension.js', external: ['vscode'], plugins: [serverModulePlugin] },
   { in: 'server/lsp/server.ts', out: 'server.js', external: ['onnxruntime-node'], banner: { js: defaultModelBanner } },
   { in: 'server/engine/engineWorker.ts', out: 'engineWorker.js', external: ['onnxruntime-node'] },
+  { in: 'server/engine/webgpuProbe.ts', out: 'webgpuProbe.js', external: ['onnxruntime-node'] },
 ];
 
-/** Writes dist/extension.js, dist/server.js and dist/engineWorker.js; returns their sizes. */
+/** The bundles that may load onnxruntime: the engine's worker and the WebGPU probe's process. */
+const ONNXRUNTIME_BUNDLES = ['engineWorker.js', 'webgpuProbe.js'];
+
+/** Writes dist/extension.js, dist/server.js, dist/engineWorker.js and dist/webgpuProbe.js; returns their sizes. */
 export async function bundle({ minify = false, sourcemap = false } = {}) {
   fs.rmSync(outdir, { recursive: true, force: true });
   const results = [];
@@ -111,8 +117,8 @@ export async function bundle({ minify = false, sourcemap = false } = {}) {
     }
     const output = result.metafile.outputs[path.relative(root, file)];
     if (!output) throw new Error(`esbuild metafile has no output for ${entry.out}`);
-    if (entry.out !== 'engineWorker.js' && output.imports.some((i) => i.path === 'onnxruntime-node')) {
-      throw new Error(`dist/${entry.out} requires onnxruntime-node: only the engine worker may load it`);
+    if (!ONNXRUNTIME_BUNDLES.includes(entry.out) && output.imports.some((i) => i.path === 'onnxruntime-node')) {
+      throw new Error(`dist/${entry.out} requires onnxruntime-node: only the engine worker and the WebGPU probe may load it`);
     }
     results.push({ file: path.relative(root, file), bytes: fs.statSync(file).size, inputs: inputs.length, ms: Date.now() - started });
   }
@@ -138,10 +144,11 @@ export async function checkServer(serverJs, { model, shipped = false } = {}) {
     });
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   };
-  // The server announces its model's state; register before listening so none is missed.
+  // The server announces its model's state; register before listening so none is missed. A
+  // checkpoint (the shipped default model) is built first: `building`, then `loading` again.
   const loaded = new Promise((resolve) => {
     connection.onNotification('recurrent/status', (status) => {
-      if (status.state !== 'loading') resolve(status);
+      if (status.state === 'ready' || status.state === 'error') resolve(status);
     });
   });
   connection.listen();
@@ -153,7 +160,7 @@ export async function checkServer(serverJs, { model, shipped = false } = {}) {
     if (!waitForModel) return;
     const ready = await within(loaded, 'model load', 120_000);
     if (ready.state !== 'ready') throw new Error(`model did not load: ${ready.message}`);
-    console.log(`check: model loaded from ${ready.model} on ${ready.device}`);
+    console.log(`check: model loaded from ${ready.model} on ${ready.device}${ready.adapter ? ` (${ready.adapter})` : ''}${ready.deviceReason ? `: ${ready.deviceReason}` : ''}`);
     const uri = 'file:///check.py';
     await connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'python', version: 1, text: 'def add(a, b):\n    return ' } });
     const completion = await within(

@@ -7,7 +7,7 @@
 // field: `main` is the bundle (dist/extension.js) instead of tsc's out/src/extension.js. What
 // the stage holds:
 //   package.json (main -> dist/extension.js, no scripts), README.md, LICENSE/CHANGELOG if present,
-//   media/, dist/{extension,server,engineWorker}.js,
+//   media/, dist/{extension,server,engineWorker,webgpuProbe}.js,
 //   dist/node_modules/onnxruntime-node (JS + linux-x64 binaries) and onnxruntime-common (CJS),
 //   native/models/default/ if it exists,
 //   .vscodeignore (the repository's allow-list, applied by vsce as a second filter).
@@ -76,7 +76,7 @@ function stageFiles(stage) {
     if (fs.existsSync(path.join(root, file))) fs.copyFileSync(path.join(root, file), path.join(stage, file));
   }
   copy(path.join(root, 'media'), path.join(stage, 'media'));
-  for (const file of ['extension.js', 'server.js', 'engineWorker.js']) {
+  for (const file of ['extension.js', 'server.js', 'engineWorker.js', 'webgpuProbe.js']) {
     fs.mkdirSync(path.join(stage, 'dist'), { recursive: true });
     fs.copyFileSync(path.join(root, 'dist', file), path.join(stage, 'dist', file));
   }
@@ -141,6 +141,9 @@ async function main() {
 
   const files = listVsix();
   if (files) {
+    // .vscodeignore is an allow-list: a bundle it does not name would silently be left out.
+    const missing = bundles.filter((b) => !files.some((f) => f.file === `extension/${b.file}`));
+    if (missing.length) throw new Error(`the VSIX lacks ${missing.map((b) => b.file).join(', ')}: allow it in .vscodeignore`);
     const groups = new Map();
     for (const f of files) {
       const key = f.file.split('/').slice(1, f.file.startsWith('extension/dist/node_modules/') ? 4 : 2).join('/');

@@ -1,5 +1,5 @@
 // recurrent-copilot: command-line front end over the same engine the language server uses.
-//   build    --checkpoint DIR --out DIR [--dtype fp32|fp16|int4|auto [--device auto|cpu|cuda]]
+//   build    --checkpoint DIR --out DIR [--dtype fp32|fp16|int4|auto [--device auto|cpu|webgpu|cuda]]
 //   generate [--model DIR] (--prompt TEXT | --ids 1,2,3) [--steps N] [--max-tokens N] [--temperature T]
 //            [--top-p P] [--top-k K] [--seed S] [--stop STR]... [--state-init random|zero] [--no-cache] [--json]
 //            [--exit CRITERION [--exit-threshold X] [--min-steps N] [--check-every N] [--exit-in-prefill]] [--kv-strategy S]
@@ -12,7 +12,7 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import { buildModel } from '../native/builder/build';
 import { EngineClient } from './engine/engineClient';
-import { DevicePreference } from './engine/sessions';
+import { decideDevice, DEVICES } from './engine/device';
 import { EXIT_CRITERIA, ExitCriterion } from './engine/exitRules';
 import { parseKvStrategy } from './engine/kvCache';
 import { MODEL_FORMATS, resolveBuildDtype } from './engine/modelFormat';
@@ -22,17 +22,19 @@ class UsageError extends Error {}
 
 const USAGE = `usage:
   recurrent-copilot build --checkpoint DIR --out DIR [--dtype fp32|fp16|int4|auto (default fp32)]
-      [--device auto|cpu|cuda (the device --dtype auto builds for)]
+      [--device auto|cpu|webgpu|cuda (the device --dtype auto builds for)]
   recurrent-copilot generate [--model DIR] (--prompt TEXT | --ids 1,2,3) [--steps N] [--max-tokens N]
       [--temperature T] [--top-p P] [--top-k K] [--seed S] [--stop STR] [--state-init random|zero]
-      [--no-cache] [--device auto|cpu|cuda] [--threads N] [--json]
+      [--no-cache] [--device auto|cpu|webgpu|cuda] [--threads N] [--json]
       [--dtype auto|fp32|fp16|int4 (a checkpoint --model is built as; auto: int4 on the CPU, fp16 on a GPU)]
       [--exit kl|minp-kl|entropy-diff|latent-diff|cosine|argmax-stability [--exit-threshold X]
        [--min-steps N] [--check-every N] [--exit-in-prefill]] [--kv-strategy full|latest|skip|compress-sN|compress-rN]
       [--warm-start] [--draft-steps N --lookahead N] [--heal (token healing of a --prompt)]
       [--beams N (the likeliest continuation up to a --stop that a beam search of width N finds)]
   recurrent-copilot score [--model DIR] --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]
-      [--dtype auto|fp32|fp16|int4] [--device auto|cpu|cuda]`;
+      [--dtype auto|fp32|fp16|int4] [--device auto|cpu|webgpu|cuda]
+  --device auto: a hardware WebGPU adapter, else CUDA where installed, else the CPU (never a software
+  adapter); webgpu and cuda fall back to the CPU, saying why.`;
 
 const common = {
   model: { type: 'string' },
@@ -74,8 +76,6 @@ function oneOf<T extends string>(v: string | undefined, name: string, allowed: r
   return v as T;
 }
 
-const DEVICES: readonly DevicePreference[] = ['auto', 'cpu', 'cuda'];
-
 async function openEngine(values: Record<string, string | boolean | string[] | undefined>): Promise<EngineClient> {
   // Without --model, the shipped default model (as in the editor), in its own format unless told.
   const model = typeof values.model === 'string' ? values.model : defaultModelDir();
@@ -94,7 +94,10 @@ async function cmdBuild(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options });
   if (!values.checkpoint) throw new UsageError('--checkpoint DIR is required');
   if (!values.out) throw new UsageError('--out DIR is required');
-  const dtype = resolveBuildDtype(oneOf(values.dtype, 'dtype', MODEL_FORMATS, 'fp32'), oneOf(values.device, 'device', DEVICES, 'auto'));
+  const format = oneOf(values.dtype, 'dtype', MODEL_FORMATS, 'fp32');
+  const device = oneOf(values.device, 'device', DEVICES, 'auto');
+  // Only `--dtype auto` depends on the device (and only then is it probed).
+  const dtype = resolveBuildDtype(format, format === 'auto' ? (await decideDevice(device)).provider : 'cpu');
   const m = await buildModel({ checkpointDir: values.checkpoint, outDir: values.out, dtype, log: (l) => process.stderr.write(`${l}\n`) });
   process.stdout.write(`built ${values.out} (${m.dtype}, source sha256 ${m.source.sha256.slice(0, 16)})\n`);
 }
@@ -177,16 +180,22 @@ async function cmdGenerate(argv: string[]): Promise<void> {
     process.once('SIGINT', () => handle.cancel());
     const result = await handle.result;
     if (values.json) {
-      process.stdout.write(JSON.stringify({ ...result, provider: engine.info.provider }) + '\n');
+      const { provider, adapter, fallbackReason } = engine.info;
+      process.stdout.write(JSON.stringify({ ...result, provider, adapter, fallbackReason }) + '\n');
     } else {
       process.stdout.write('\n');
       const tps = result.ids.length / Math.max(result.decodeMs / 1000, 1e-9);
       const iters = result.iterations.reduce((a, b) => a + b, 0) / Math.max(1, result.iterations.length);
-      process.stderr.write(`[${result.ids.length} tokens, ${result.finishReason}, ${engine.info.provider}, ${tps.toFixed(1)} tok/s, ${iters.toFixed(1)} iterations/token]\n`);
+      process.stderr.write(`[${result.ids.length} tokens, ${result.finishReason}, ${where(engine)}, ${tps.toFixed(1)} tok/s, ${iters.toFixed(1)} iterations/token]\n`);
     }
   } finally {
     await engine.close();
   }
+}
+
+/** `cpu`, or `webgpu (adapter name)`. */
+function where(engine: EngineClient): string {
+  return engine.info.adapter ? `${engine.info.provider} (${engine.info.adapter})` : engine.info.provider;
 }
 
 async function cmdScore(argv: string[]): Promise<void> {

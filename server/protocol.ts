@@ -87,10 +87,16 @@ export interface CompletionInfo {
 export const MODEL_FORMATS = ['auto', 'fp32', 'fp16', 'int4'] as const;
 export type ModelFormat = (typeof MODEL_FORMATS)[number];
 
+/** Where the model runs. `auto`: a hardware WebGPU adapter, else CUDA where its provider library
+ *  is installed, else the CPU (never a software WebGPU adapter); `webgpu` and `cuda` fall back
+ *  to the CPU, with a message, when they cannot be used. */
+export const DEVICES = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
+export type Device = (typeof DEVICES)[number];
+
 export interface ServerSettings {
   /** A built model or a huginn checkpoint folder; null uses the shipped default model. */
   modelPath: string | null;
-  device: 'auto' | 'cpu' | 'cuda';
+  device: Device;
   /** The format a checkpoint at modelPath is built as (a built model keeps its own). */
   modelFormat: ModelFormat;
   /** Characters of context before and after the cursor sent to the model. */
@@ -120,7 +126,13 @@ export interface ServerStatus {
   /** How serious `message` is: 'error' when the configured model failed to build (the default
    *  model serves meanwhile; the client shows it once as an error notification). Absent: a warning. */
   severity?: 'warning' | 'error';
+  /** The execution provider the model runs on: cpu, webgpu or cuda. */
   device?: string;
+  /** The WebGPU adapter's name (on webgpu), e.g. "NVIDIA GeForce RTX 4070" or "llvmpipe (LLVM 15.0.6, 256 bits)". */
+  adapter?: string;
+  /** Why the model runs on the CPU although a GPU was allowed (one line; an explicit webgpu or
+   *  cuda that fell back also puts it in `message`). */
+  deviceReason?: string;
   model?: string;
   dtype?: string;
   /** While the state is `building`: how far the build is. */

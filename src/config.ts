@@ -9,7 +9,9 @@ import {
   DEFAULT_BUDGET,
   DEFAULT_MIN_CONFIDENCE,
   DEFAULT_STEPS_PER_LEVEL,
+  DEVICES,
   MODEL_FORMATS,
+  type Device,
   type ModelFormat,
   type ServerSettings,
 } from '../server/protocol';
@@ -17,8 +19,7 @@ import { MAX_LEVEL, MIN_LEVEL, type PolicySettings } from './depthPolicy';
 
 export const SECTION = 'recurrentCopilot';
 
-export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
-export type Device = (typeof DEVICES)[number];
+export { DEVICES, type Device };
 
 export interface ExtensionConfig {
   enabled: boolean;

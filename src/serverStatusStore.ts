@@ -41,7 +41,7 @@ export function parseServerStatus(v: unknown): ServerStatus | undefined {
   const recent = Array.isArray(v.recent) ? v.recent.map(parseRecent).filter((r): r is RecentCompletion => r !== undefined) : [];
   const status: ServerStatus = { state: v.state as ServerState, recent: recent.slice(-MAX_RECENT) };
   const optional = {
-    message: str(v.message), device: str(v.device), model: str(v.model), dtype: str(v.dtype),
+    message: str(v.message), device: str(v.device), adapter: str(v.adapter), deviceReason: str(v.deviceReason), model: str(v.model), dtype: str(v.dtype),
     lastLatencyMs: num(v.lastLatencyMs), tokensPerSecond: num(v.tokensPerSecond), meanIterations: num(v.meanIterations),
   };
   for (const [key, value] of Object.entries(optional)) {

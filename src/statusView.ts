@@ -61,16 +61,23 @@ function textOf(model: StatusModel): { text: string; severity: Severity } {
   return { text: `$(pulse) RC ${levelLabel(model)} · ${model.server.device ?? '?'}${low}`, severity: warning };
 }
 
+/** `webgpu: NVIDIA GeForce RTX 4070`, or the device alone. */
+export function deviceLabel(server: Pick<ServerStatus, 'device' | 'adapter'>): string {
+  return server.adapter ? `${server.device}: ${server.adapter}` : (server.device ?? '?');
+}
+
 function tooltipOf(model: StatusModel): string {
   const lines: string[] = ['**Recurrent Copilot**', ''];
   const server = model.server;
   if (!model.enabled) lines.push('Inline completions are off (Recurrent Copilot: Toggle Completions).', '');
   if (model.clientState === 'stopped') lines.push('The language server is not running; see the output.', '');
   if (server) {
-    const where = [server.device && `on ${server.device}`, server.model && `model ${server.model}`, server.dtype]
+    const where = [server.device && `on ${deviceLabel(server)}`, server.model && `model ${server.model}`, server.dtype]
       .filter(Boolean)
       .join(', ');
     lines.push(escapeMarkdown(`Server: ${server.state}${where ? ` (${where})` : ''}`), '');
+    // Why the CPU although a GPU was allowed; a warning of its own when it is also the message.
+    if (server.deviceReason && !server.message?.includes(server.deviceReason)) lines.push(`$(info) ${escapeMarkdown(server.deviceReason)}`, '');
     if (server.message) {
       // A ready server's message is a fallback or a notice; while loading or building, what it does.
       const icon = server.state === 'error' || server.severity === 'error' ? 'error' : server.state === 'ready' ? 'warning' : 'info';

@@ -16,8 +16,10 @@ import { Manifest, MANIFEST_FORMAT, MANIFEST_VERSION, specialTokensFrom, WeightD
 import { Graph, OPSET, WeightsFile } from './onnxGraph';
 import { HuginnGraphWriter } from './huginnGraphs';
 
-/** Recorded in each manifest. 2: int4 builds quantize the LM head and the embedding. */
-export const BUILDER_VERSION = 'huginn-onnx-builder/2';
+/** Recorded in each manifest. 2: int4 builds quantize the LM head and the embedding. 3: every node
+ *  runs on onnxruntime's WebGPU provider: the coda takes `logits_start` instead of `num_logits`,
+ *  and the int4 embedding has an even number of blocks per row. */
+export const BUILDER_VERSION = 'huginn-onnx-builder/3';
 
 export interface BuildProgress {
   /** bytesWritten / bytesTotal: increasing, 1 after the last tensor. */

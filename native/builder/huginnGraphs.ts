@@ -2,7 +2,7 @@
 // part of the architecture (docs/architecture.md#forward-pass, #onnx-graphs):
 //   prelude: embedding + prelude blocks, then the prelude half of the adapter ("injection")
 //   core:    state half of the adapter + injection, then the core blocks (one iteration per run)
-//   coda:    ln_f, coda blocks, ln_f, LM head on the last `num_logits` positions
+//   coda:    ln_f, coda blocks, ln_f, LM head on the positions from `logits_start` on
 // The adapter is linear in concat([s, e]), so adapter(concat(s, e)) = W_s s + (W_e e + b): the
 // e half is computed once per token in the prelude instead of once per iteration.
 //
@@ -14,6 +14,10 @@
 // Weights by dtype: fp32 as is; fp16 for the block and adapter matmuls (embedding and LM head
 // fp32); int4 (4-bit blocks of 32) for those matmuls, the LM head and the embedding, whose rows
 // are dequantized on lookup. Norm weights, qk bias, adapter bias and RoPE tables stay fp32.
+//
+// Every node has a kernel in onnxruntime's CPU and WebGPU providers (the WebGPU tests check, in
+// onnxruntime's verbose log, that no node is placed on the CPU): hence the coda's `logits_start`
+// input (an int64 Neg has no WebGPU kernel) and the embedding's even number of 4-bit blocks.
 import { Graph, DataType, MS_DOMAIN } from './onnxGraph';
 import { HuginnCheckpoint, blockTensorNames, BlockGroup, TOP_LEVEL } from '../model/checkpoint';
 import { HuginnConfig, embedScale } from '../model/config';
@@ -48,6 +52,29 @@ export class HuginnGraphWriter {
   private full(name: string): LinearWeight {
     const [n, k] = this.ck.weights.entry(name).shape;
     return { key: name, n, k, read: () => this.ck.weights.readFloat32(name) };
+  }
+
+  /**
+   * A 4-bit table that GatherBlockQuantized reads: onnxruntime's WebGPU kernel takes the packed
+   * zero points (two per byte) as whole pairs of blocks, so a row of an odd number of blocks gets
+   * zero columns up to the next block (exact zeros once quantized). The embedding's bytes also
+   * serve a tied LM head, whose input is zero-padded to match (see coda).
+   */
+  private evenBlocks(w: LinearWeight): LinearWeight {
+    const blocks = Math.ceil(w.k / INT4_BLOCK);
+    if (blocks % 2 === 0) return w;
+    const k = (blocks + 1) * INT4_BLOCK;
+    return {
+      key: w.key,
+      n: w.n,
+      k,
+      read: () => {
+        const src = w.read();
+        const out = new Float32Array(w.n * k);
+        for (let r = 0; r < w.n; r++) out.set(src.subarray(r * w.k, (r + 1) * w.k), r * k);
+        return out;
+      },
+    };
   }
 
   /** Columns [from, to) of a [n, k] weight (the adapter's state or embedding half). */
@@ -233,13 +260,15 @@ export class HuginnGraphWriter {
    *  gather axis 0, quantize axis last), which gives rows padded to whole blocks: sliced to h. */
   private embed(g: Graph, ids: string): string {
     if (this.dtype !== 'int4') return g.op('Gather', [this.vector(g, TOP_LEVEL.wte), ids], { axis: 0 });
-    const [packed, scales, zeroPoints] = this.int4(g, this.full(TOP_LEVEL.wte), 'gather');
+    const table = this.evenBlocks(this.full(TOP_LEVEL.wte));
+    const [packed, scales, zeroPoints] = this.int4(g, table, 'gather');
     const rows = g.node('GatherBlockQuantized', [packed, ids, scales, zeroPoints], {
       domain: MS_DOMAIN,
       attrs: { gather_axis: 0, quantize_axis: 1, block_size: INT4_BLOCK, bits: 4 },
     })[0];
     const h = this.cfg.nEmbd;
-    return h % INT4_BLOCK === 0 ? rows : g.op('Slice', [rows, g.constInt64([0]), g.constInt64([h]), g.constInt64([1])]);
+    const width = Math.ceil(table.k / INT4_BLOCK) * INT4_BLOCK;
+    return width === h ? rows : g.op('Slice', [rows, g.constInt64([0]), g.constInt64([h]), g.constInt64([1])]);
   }
 
   /** Inputs shared by every graph: positions (for RoPE) and the additive attention mask. */
@@ -281,19 +310,27 @@ export class HuginnGraphWriter {
   coda(g: Graph): void {
     const h = this.cfg.nEmbd;
     const state = g.input('state', DataType.FLOAT, ['S', h]);
-    const numLogits = g.input('num_logits', DataType.INT64, [1]);
+    // The first of the S positions that get logits (S - N): fed as is, so that no int64 arithmetic
+    // node (which the WebGPU provider leaves to the CPU) computes the slice's start.
+    const logitsStart = g.input('logits_start', DataType.INT64, [1]);
     const shared = this.positional(g);
     let x = this.rmsNorm(g, state, TOP_LEVEL.lnF, 'ln_f_in');
     for (let i = 0; i < this.cfg.nLayersInCoda; i++) x = this.block(g, x, 'coda', i, i, shared);
-    // Only the last num_logits positions need the (large) LM head.
-    const last = g.op('Slice', [x, g.op('Neg', [numLogits]), g.constInt64([Number.MAX_SAFE_INTEGER]), g.constInt64([0])]);
+    // Only the last positions need the (large) LM head.
+    const last = g.op('Slice', [x, logitsStart, g.constInt64([Number.MAX_SAFE_INTEGER]), g.constInt64([0])]);
     const normed = this.rmsNorm(g, last, TOP_LEVEL.lnF, 'ln_f_out');
     // int4: the head is the largest matrix and is read in full for every token (with a tied
-    // embedding its 4-bit bytes are the prelude's). Otherwise it stays fp32, as Gemm reads it.
-    const logits =
-      this.dtype === 'int4'
-        ? this.linear(g, normed, this.full(this.ck.lmHeadName), 'lm_head')
-        : g.scope('lm_head', () => g.op('Gemm', [normed, this.vector(g, this.ck.lmHeadName)], { transB: 1 }));
+    // embedding its 4-bit bytes are the prelude's, rows padded to an even number of blocks, so
+    // the input gets as many zero columns). Otherwise it stays fp32, as Gemm reads it.
+    let logits: string;
+    if (this.dtype === 'int4') {
+      const tied = this.ck.lmHeadName === TOP_LEVEL.wte;
+      const head = tied ? this.evenBlocks(this.full(TOP_LEVEL.wte)) : this.full(this.ck.lmHeadName);
+      const input = head.k === h ? normed : g.op('Pad', [normed, g.constInt64([0, 0, 0, head.k - h])]);
+      logits = this.linear(g, input, head, 'lm_head');
+    } else {
+      logits = g.scope('lm_head', () => g.op('Gemm', [normed, this.vector(g, this.ck.lmHeadName)], { transB: 1 }));
+    }
     g.output('logits', DataType.FLOAT, ['N', this.cfg.vocabSize], logits);
   }
 }

@@ -18,3 +18,32 @@ install_debs() {
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
+
+# ensure_apt_suite SUITE: an apt sources entry for SUITE (main) on deb.debian.org, signed by the
+# Debian archive keyring, in the deb822 format of debian.sources; added only when no .list or
+# .sources file names SUITE already.
+ensure_apt_suite() {
+  local suite="$1" sudo="" file
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  for file in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [ -f "$file" ] && grep -Eq "^[^#]*\b$suite\b" "$file" && return 0
+  done
+  printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$suite" \
+    | $sudo tee "/etc/apt/sources.list.d/$suite.sources" >/dev/null
+}
+
+# install_debs_from SUITE PKG...: apt-get install from SUITE (-t), quietly, without recommended
+# packages (their dependencies come from SUITE too where it has newer ones).
+install_debs_from() {
+  local suite="$1" sudo=""
+  shift
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends -t "$suite" "$@" >/dev/null
+}
+
+# deb_version PKG: the installed version of PKG, or nothing.
+deb_version() {
+  dpkg-query -W -f='${Status} ${Version}' "$1" 2>/dev/null | sed -n 's/^install ok installed //p'
+}

@@ -11,6 +11,7 @@ import { BuildProgress, resolveModelDir } from './modelResolver';
 import { forwardChunk, measurePromptCost, PromptCost } from './recurrence';
 import { PromptCache } from './promptCache';
 import { buildPrompt, PromptSource } from './prompt';
+import { decideDevice } from './device';
 import { SessionOptions } from './sessions';
 
 export interface EngineOptions extends SessionOptions {
@@ -27,7 +28,11 @@ export interface EngineOptions extends SessionOptions {
 
 export interface EngineInfo {
   modelDir: string;
+  /** The execution provider the model runs on: cpu, webgpu or cuda. */
   provider: string;
+  /** The WebGPU adapter's name, on webgpu. */
+  adapter?: string;
+  /** Why the model runs on the CPU although a GPU was allowed (one line). */
   fallbackReason?: string;
   dtype: string;
   /** Something to know about how this model runs here (e.g. fp16 on the CPU). */
@@ -62,11 +67,14 @@ export class Engine {
   ) {}
 
   static async open(modelDir: string, opts: EngineOptions = {}): Promise<Engine> {
-    const dtype = resolveBuildDtype(opts.buildDtype ?? 'fp32', opts.device ?? 'auto');
+    // One device decision for the build format and the sessions (`auto` builds fp16 for a GPU).
+    const decision = opts.decision ?? (await decideDevice(opts.device ?? 'auto'));
+    const dtype = resolveBuildDtype(opts.buildDtype ?? 'fp32', decision.provider);
     const resolved = await resolveModelDir(modelDir, dtype, opts.log, { onProgress: opts.onBuildProgress, signal: opts.signal });
-    const model = await HuginnModel.load(resolved.dir, opts);
+    const model = await HuginnModel.load(resolved.dir, { ...opts, decision });
     const engine = new Engine(model, await measurePromptCost(model));
-    const notice = engine.info().notice;
+    const { fallbackReason, notice } = engine.info();
+    if (fallbackReason) opts.log?.(fallbackReason);
     if (notice) opts.log?.(notice);
     return engine;
   }
@@ -76,6 +84,7 @@ export class Engine {
     return {
       modelDir: m.manifest.dir,
       provider: m.sessions.provider,
+      adapter: m.sessions.adapter,
       fallbackReason: m.sessions.fallbackReason,
       dtype: m.manifest.dtype,
       notice: formatNotice(m.manifest.dtype, m.sessions.provider),

@@ -3,6 +3,7 @@
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { CancelledError, SharedCancelFlag } from './cancel';
+import { decideDevice } from './device';
 import { EngineInfo, EngineOptions, ScoreRequest, TextGenerateRequest } from './engine';
 import { GenerateResult } from './generate';
 import { TokenEvent } from './stopping';
@@ -62,8 +63,10 @@ export class EngineClient {
    * EngineError of kind 'cancelled'; once the model is built, it no longer applies.
    */
   static async open(modelDir: string, options: EngineOptions = {}): Promise<EngineClient> {
+    // The device is decided on this thread: its WebGPU probe runs once per process, not per worker.
+    const decision = options.decision ?? (await decideDevice(options.device ?? 'auto'));
     const cancel = new SharedCancelFlag();
-    const client = new EngineClient(modelDir, options, cancel);
+    const client = new EngineClient(modelDir, { ...options, decision }, cancel);
     const onAbort = () => cancel.cancel();
     if (options.signal?.aborted) onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });

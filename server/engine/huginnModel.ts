@@ -9,6 +9,7 @@ import { LoadedManifest, readManifest } from '../../native/model/manifest';
 import { CacheShape, KvCache, KvStrategy, LayerKv } from './kvCache';
 import { checkMemory } from './memory';
 import { Rng } from './random';
+import { decideDevice } from './device';
 import { createSessions, ModelSessions, runGraph, SessionOptions } from './sessions';
 import { TextTokenizer } from './tokenizer';
 
@@ -17,6 +18,7 @@ export type StateInit = 'random' | 'zero';
 export class HuginnModel {
   readonly cfg: HuginnConfig;
   readonly cacheShape: CacheShape;
+  private readonly codaTakesStart: boolean;
 
   private constructor(
     readonly manifest: LoadedManifest,
@@ -30,15 +32,18 @@ export class HuginnModel {
       codaLayers: this.cfg.nLayersInCoda,
       rowSize: this.cfg.nHeads * this.cfg.headDim,
     };
+    this.codaTakesStart = sessions.coda.inputNames.includes('logits_start');
   }
 
   static async load(dir: string, options: SessionOptions & { availableMemory?: number } = {}): Promise<HuginnModel> {
     const manifest = readManifest(dir);
+    const decision = options.decision ?? (await decideDevice(options.device ?? 'auto'));
     const weightsBytes = fs.statSync(manifest.paths.weights).size;
-    // On a GPU the weights live in its memory; everywhere else they must fit in RAM.
-    if (options.device !== 'cuda') checkMemory(`the model in ${dir}`, weightsBytes, manifest.dtype, options.availableMemory);
+    // On a GPU the weights live in its memory; on the CPU, or a software adapter, they must fit in RAM.
+    const inRam = decision.provider === 'cpu' || (decision.provider === 'webgpu' && decision.adapter?.software !== false);
+    if (inRam) checkMemory(`the model in ${dir}`, weightsBytes, manifest.dtype, options.availableMemory);
     const tokenizer = new TextTokenizer(manifest.paths.tokenizer);
-    const sessions = await createSessions(manifest, { ...options, threads: options.threads ?? intraOpThreads(weightsBytes) });
+    const sessions = await createSessions(manifest, { ...options, decision, threads: options.threads ?? intraOpThreads(weightsBytes) });
     return new HuginnModel(manifest, sessions, tokenizer);
   }
 
@@ -111,7 +116,10 @@ export class HuginnModel {
   async coda(state: Float32Array, start: number, count: number, numLogits: number, cache: KvCache): Promise<{ logits: Float32Array; commit: () => void }> {
     const feeds: Record<string, ort.Tensor> = {
       state: new ort.Tensor('float32', state, [count, this.cfg.nEmbd]),
-      num_logits: new ort.Tensor('int64', BigInt64Array.from([BigInt(numLogits)]), [1]),
+      // Builds before builder version 3 take the count; later ones the first position.
+      ...(this.codaTakesStart
+        ? { logits_start: new ort.Tensor('int64', BigInt64Array.from([BigInt(count - numLogits)]), [1]) }
+        : { num_logits: new ort.Tensor('int64', BigInt64Array.from([BigInt(numLogits)]), [1]) }),
       ...this.positionFeeds(start, count),
       ...this.pastFeeds(cache.coda, start),
     };

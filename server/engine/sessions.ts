@@ -1,12 +1,13 @@
-// onnxruntime sessions for the three graphs of a built model. A GPU provider is tried first when
-// allowed; onnxruntime-node does not fall back by itself (session creation throws when the CUDA
-// library is missing), so we catch and retry on CPU, and report which provider runs the model.
-import * as fs from 'fs';
+// onnxruntime sessions for the three graphs of a built model, on the provider the device decision
+// picked (device.ts): WebGPU, CUDA or the CPU. onnxruntime-node does not fall back by itself
+// (session creation throws when a GPU provider cannot be used), so a GPU failure is caught and the
+// sessions are made on the CPU, with one line that says why.
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { LoadedManifest } from '../../native/model/manifest';
+import { decideDevice, DeviceDecision, DevicePreference, fallbackLine, ortMessage, Provider } from './device';
 
-export type DevicePreference = 'auto' | 'cuda' | 'cpu';
+export type { DevicePreference, Provider } from './device';
 
 export type GraphName = 'prelude' | 'core' | 'coda';
 
@@ -17,22 +18,35 @@ export interface ModelSessions {
   /** Each graph's file name (for error messages). */
   files: Record<GraphName, string>;
   /** Execution provider actually used. */
-  provider: 'cuda' | 'cpu';
-  /** Why a GPU was not used, when one was allowed. */
+  provider: Provider;
+  /** The WebGPU adapter's name, on webgpu. */
+  adapter?: string;
+  /** Why the model runs on the CPU although a GPU was allowed (one line). */
   fallbackReason?: string;
 }
 
 export interface SessionOptions {
   device?: DevicePreference;
+  /** The device decision, when already made (EngineClient makes it once per process); otherwise made here. */
+  decision?: DeviceDecision;
   /** Intra-op threads; 0 lets onnxruntime decide. */
   threads?: number;
 }
 
-function options(providers: string[], threads: number, quiet = false): ort.InferenceSession.SessionOptions {
+/**
+ * Test hook: a provider named here (comma-separated: webgpu, cuda) fails at session creation as a
+ * GPU that cannot be used would, so the tests see the CPU fallback. Nothing else reads it.
+ */
+export const FAIL_SESSIONS_ENV = 'RECURRENT_COPILOT_TEST_FAIL_SESSIONS';
+
+/** The engine's session options on `provider` (exported for the tests' placement check). */
+export function sessionOptions(provider: Provider, threads: number): ort.InferenceSession.SessionOptions {
   return {
-    // 3 = errors only; a CUDA probe that is allowed to fail logs nothing.
-    logSeverityLevel: quiet ? 4 : 3,
-    executionProviders: providers,
+    // 3 = errors only. A CUDA attempt logs nothing: when its libraries cannot be loaded the error is
+    // reported in the fallback line. (WebGPU was probed in a child already; its run-time errors,
+    // such as a lost device, are worth their log line.)
+    logSeverityLevel: provider === 'cuda' ? 4 : 3,
+    executionProviders: [provider],
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     intraOpNumThreads: threads,
@@ -78,55 +92,29 @@ export async function runGraph(sessions: ModelSessions, graph: GraphName, feeds:
 
 export class ModelLoadError extends Error {}
 
+const PROVIDER_NAMES: Record<Provider, string> = { cpu: 'CPU', webgpu: 'WebGPU', cuda: 'CUDA' };
+
 export async function createSessions(m: LoadedManifest, so: SessionOptions = {}): Promise<ModelSessions> {
-  const device = so.device ?? 'auto';
+  const decision = so.decision ?? (await decideDevice(so.device ?? 'auto'));
   const threads = so.threads ?? 0;
-  let fallbackReason: string | undefined;
-  if (device !== 'cpu') {
-    const missing = cudaProviderMissing();
-    if (missing) {
-      fallbackReason = missing;
-    } else {
-      try {
-        return { ...(await createAll(m, options(['cuda'], threads, true))), provider: 'cuda' };
-      } catch (e) {
-        fallbackReason = `CUDA unavailable: ${firstLine((e as Error).message)}`;
+  let fallbackReason = decision.fallbackReason;
+  if (decision.provider !== 'cpu') {
+    const provider = decision.provider;
+    try {
+      if ((process.env[FAIL_SESSIONS_ENV] ?? '').split(',').includes(provider)) {
+        throw new Error(`session creation refused (${FAIL_SESSIONS_ENV}=${process.env[FAIL_SESSIONS_ENV]})`);
       }
+      const sessions = await createAll(m, sessionOptions(provider, threads));
+      return { ...sessions, provider, adapter: decision.adapter?.name };
+    } catch (e) {
+      fallbackReason = fallbackLine([...(decision.passedOver ?? []), `${PROVIDER_NAMES[provider]} unavailable: ${ortMessage((e as Error).message)}`]);
     }
   }
   try {
-    return { ...(await createAll(m, options(['cpu'], threads))), provider: 'cpu', fallbackReason };
+    return { ...(await createAll(m, sessionOptions('cpu', threads))), provider: 'cpu', fallbackReason };
   } catch (e) {
     throw new ModelLoadError(`cannot load the model graphs in ${m.dir}: ${firstLine((e as Error).message)}`);
   }
-}
-
-/** Where onnxruntime-node keeps the CUDA provider library, if the package can be found. */
-function cudaProviderPath(): { dir: string; lib: string } | undefined {
-  let binding: string;
-  try {
-    binding = path.dirname(require.resolve('onnxruntime-node/package.json'));
-  } catch {
-    return undefined;
-  }
-  const dir = path.join(binding, 'bin', 'napi-v6', process.platform, process.arch);
-  const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
-  return { dir, lib };
-}
-
-/** The npm package ships the CUDA provider only when its install script could download it. */
-function cudaProviderMissing(): string | undefined {
-  const p = cudaProviderPath();
-  return p && fs.existsSync(p.dir) && !fs.existsSync(path.join(p.dir, p.lib)) ? `CUDA provider library ${p.lib} is not installed` : undefined;
-}
-
-/**
- * Whether sessions for `device` will try a GPU provider that is installed here (CUDA is the only
- * one today). It cannot tell whether a GPU answers: session creation may still fall back to the CPU.
- */
-export function gpuProviderAvailable(device: DevicePreference): boolean {
-  const p = cudaProviderPath();
-  return device !== 'cpu' && p !== undefined && fs.existsSync(path.join(p.dir, p.lib));
 }
 
 function firstLine(s: string): string {

@@ -8,7 +8,7 @@ import { EngineClient, EngineError } from '../engine/engineClient';
 import { BuildProgress, DEFAULT_MODEL_DTYPE, defaultModelDir } from '../engine/modelResolver';
 import { BuildProgressParams, ServerSettings, ServerStatus } from '../protocol';
 
-export type HostStatus = Pick<ServerStatus, 'state' | 'message' | 'severity' | 'device' | 'model' | 'dtype' | 'build'>;
+export type HostStatus = Pick<ServerStatus, 'state' | 'message' | 'severity' | 'device' | 'adapter' | 'deviceReason' | 'model' | 'dtype' | 'build'>;
 
 /** Build progress goes out at each new percent, and at least this often while the tensor changes. */
 const BUILD_PROGRESS_EVERY_MS = 250;
@@ -112,9 +112,13 @@ export class ModelHost {
     }
     this.client = client;
     const info = client.info;
-    if (info.fallbackReason && device !== 'cpu') this.log(`running on CPU: ${info.fallbackReason}`);
-    message = [message, info.notice].filter(Boolean).join('. ') || undefined;
-    this.setStatus({ state: 'ready', message, severity, device: info.provider, model: info.modelDir, dtype: info.dtype });
+    // (The engine has logged its fallback line.) `auto` on a machine without a usable GPU is the
+    // ordinary case: its reason goes with the device only; a GPU that was asked for and could not
+    // be used is also the status message (a warning).
+    this.log(`model ${info.modelDir} (${info.dtype}) on ${info.provider}${info.adapter ? ` (${info.adapter})` : ''}`);
+    const deviceReason = info.provider === 'cpu' && device !== 'cpu' ? info.fallbackReason : undefined;
+    message = [message, device === 'webgpu' || device === 'cuda' ? deviceReason : undefined, info.notice].filter(Boolean).join('. ') || undefined;
+    this.setStatus({ state: 'ready', message, severity, device: info.provider, adapter: info.adapter, deviceReason, model: info.modelDir, dtype: info.dtype });
   }
 
   /** The worker's report of a checkpoint build: status `building` and recurrent/buildProgress, throttled. */

@@ -1,6 +1,6 @@
 // Server settings from the client (initializationOptions and recurrent/configure), validated.
 import * as path from 'path';
-import { DEFAULT_MIN_CONFIDENCE, MODEL_FORMATS, ModelFormat, ServerSettings } from '../protocol';
+import { DEFAULT_MIN_CONFIDENCE, Device, DEVICES, MODEL_FORMATS, ModelFormat, ServerSettings } from '../protocol';
 
 // beamWidth 4: on the default model the likeliest line closes 3x as many brackets right as
 // greedy decoding, for 1.4x the compute (npm run bench:completions).
@@ -27,8 +27,8 @@ export function parseSettings(raw: unknown): ServerSettings {
     out.modelPath = path.normalize(r.modelPath);
   }
   if (r.device !== undefined) {
-    if (r.device !== 'auto' && r.device !== 'cpu' && r.device !== 'cuda') throw new Error(`device must be auto, cpu or cuda, got ${JSON.stringify(r.device)}`);
-    out.device = r.device;
+    if (!(DEVICES as readonly unknown[]).includes(r.device)) throw new Error(`device must be one of ${DEVICES.join(', ')}, got ${JSON.stringify(r.device)}`);
+    out.device = r.device as Device;
   }
   if (r.modelFormat !== undefined) {
     if (!(MODEL_FORMATS as readonly unknown[]).includes(r.modelFormat)) {

@@ -88,12 +88,47 @@ export async function builtModel(shape: CheckpointShape, prefix: string): Promis
   return out;
 }
 
+/** Reference runs already made in this process, by their arguments and the checkpoint's files
+ *  (names, sizes, modification times): the CPU and WebGPU exactness tests ask for the same ones. */
+const referenceRuns = new Map<string, Float32Array[]>();
+
+function filesKey(dir: string): string {
+  return fs
+    .readdirSync(dir)
+    .sort()
+    .map((f) => {
+      const st = fs.statSync(path.join(dir, f));
+      return `${f}:${st.size}:${st.mtimeMs}`;
+    })
+    .join(',');
+}
+
 /** Reference float32 logits for every position, computed in float64 with a zero initial state. */
 export function referenceLogits(checkpoint: string, ids: number[], steps: number, mode: 'full' | { prefill: number } = 'full'): Float32Array[] {
   const args = ['score', '--checkpoint', checkpoint, '--ids', ids.join(','), '--steps', String(steps), '--state-init', 'zero', '--dtype', 'float64'];
   if (mode !== 'full') args.push('--mode', 'decode', '--prefill', String(mode.prefill));
-  const out = JSON.parse(py('cli.py', args)) as { logits: number[][] };
-  return out.logits.map((row) => Float32Array.from(row));
+  const key = `${args.join(' ')}\n${filesKey(checkpoint)}`;
+  let rows = referenceRuns.get(key);
+  if (!rows) {
+    const out = JSON.parse(py('cli.py', args)) as { logits: number[][] };
+    rows = out.logits.map((row) => Float32Array.from(row));
+    referenceRuns.set(key, rows);
+  }
+  return rows.map((row) => row.slice());
+}
+
+/** Checkpoints made by sharedCheckpoint, by shape. */
+const sharedCheckpoints = new Map<string, string>();
+
+/** A random checkpoint of this shape made once per process (tests that share it must not change it). */
+export function sharedCheckpoint(shape: CheckpointShape): string {
+  const key = JSON.stringify(shape);
+  let dir = sharedCheckpoints.get(key);
+  if (!dir) {
+    dir = makeCheckpoint(shape);
+    sharedCheckpoints.set(key, dir);
+  }
+  return dir;
 }
 
 export function referenceGreedy(checkpoint: string, ids: number[], steps: number, maxTokens: number): number[] {

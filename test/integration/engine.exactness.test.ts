@@ -3,13 +3,11 @@
 // 32; fp16 within 2e-3; int4 (block matmuls, LM head and embedding 4-bit) within the documented
 // bound; greedy output identical between the cached and uncached paths and equal to the reference's.
 import * as assert from 'assert';
-import * as path from 'path';
-import { buildModel } from '../../native/builder/build';
 import { WeightDtype } from '../../native/model/manifest';
 import { HuginnModel } from '../../server/engine/huginnModel';
 import { Engine } from '../../server/engine/engine';
-import { forwardChunk } from '../../server/engine/recurrence';
-import { CheckpointShape, makeCheckpoint, referenceGreedy, referenceLogits, relativeError, tmpDir } from '../helpers/reference';
+import { built, engineLogits, idsFor, SHAPES } from '../helpers/exactness';
+import { referenceGreedy, referenceLogits, relativeError, sharedCheckpoint } from '../helpers/reference';
 
 /**
  * Error bound of int4 builds on these random models (see README, "Precision"). Each 4-bit matrix
@@ -20,45 +18,15 @@ import { CheckpointShape, makeCheckpoint, referenceGreedy, referenceLogits, rela
  */
 export const INT4_BOUND = 0.22;
 
-const SHAPES: Record<string, CheckpointShape> = {
-  // huginn-0125's layout (2 prelude, 4 core, 2 coda, qk bias, tied) at a small width.
-  huginnLike: { nEmbd: 96, nHeads: 6, prelude: 2, core: 4, coda: 2, intermediate: 256, vocab: 1024, seed: 1 },
-  // Other shapes: odd head dim, bf16 shards, an untied head, adapter bias, no qk bias.
-  narrow: { nEmbd: 40, nHeads: 2, prelude: 1, core: 2, coda: 1, intermediate: 72, vocab: 300, seed: 2, dtype: 'bf16', shards: 2, tie: false, bias: true, qkBias: false },
-  wideHeads: { nEmbd: 128, nHeads: 4, prelude: 1, core: 3, coda: 1, intermediate: 160, vocab: 512, seed: 3, dtype: 'f16' },
-};
-
-const IDS = [5, 17, 200, 3, 99, 42, 7, 250, 11, 64, 128, 1];
-
-async function built(checkpoint: string, dtype: WeightDtype): Promise<string> {
-  const out = path.join(tmpDir(`built-${dtype}`), 'model');
-  await buildModel({ checkpointDir: checkpoint, outDir: out, dtype });
-  return out;
-}
-
-/** Engine logits for every position: prefill `prefill` tokens, then decode one token at a time. */
-async function engineLogits(model: HuginnModel, ids: number[], steps: number, prefill: number): Promise<Float32Array[]> {
-  const V = model.cfg.vocabSize;
-  const cache = model.newCache();
-  const rows: Float32Array[] = [];
-  const opts = { steps, stateInit: 'zero' as const, seed: 0 };
-  const first = await forwardChunk(model, cache, ids.slice(0, prefill), { ...opts, numLogits: prefill });
-  for (let t = 0; t < prefill; t++) rows.push(first.logits.slice(t * V, (t + 1) * V));
-  for (let t = prefill; t < ids.length; t++) {
-    rows.push((await forwardChunk(model, cache, [ids[t]], { ...opts, numLogits: 1 })).logits);
-  }
-  return rows;
-}
-
 describe('engine exactness against the PyTorch reference', function () {
   for (const [name, shape] of Object.entries(SHAPES)) {
     describe(`${name} (h=${shape.nEmbd}, heads=${shape.nHeads}, ${shape.prelude}/${shape.core}/${shape.coda} layers, ${shape.dtype ?? 'f32'} checkpoint)`, function () {
       let checkpoint: string;
       let model: HuginnModel;
-      const ids = IDS.filter((i) => i < shape.vocab);
+      const ids = idsFor(shape);
 
       before(async function () {
-        checkpoint = makeCheckpoint(shape);
+        checkpoint = sharedCheckpoint(shape);
         model = await HuginnModel.load(await built(checkpoint, 'fp32'), { device: 'cpu', threads: 1 });
       });
       after(() => model?.release());
@@ -91,9 +59,9 @@ describe('engine exactness against the PyTorch reference', function () {
     describe(`reduced precision: ${dtype} (${shapeName} shape)`, function () {
       let checkpoint: string;
       let model: HuginnModel;
-      const ids = IDS.filter((i) => i < SHAPES[shapeName].vocab);
+      const ids = idsFor(SHAPES[shapeName]);
       before(async function () {
-        checkpoint = makeCheckpoint(SHAPES[shapeName]);
+        checkpoint = sharedCheckpoint(SHAPES[shapeName]);
         model = await HuginnModel.load(await built(checkpoint, dtype), { device: 'cpu', threads: 1 });
       });
       after(() => model?.release());
@@ -111,7 +79,7 @@ describe('engine exactness against the PyTorch reference', function () {
     let checkpoint: string;
     let engine: Engine;
     before(async () => {
-      checkpoint = makeCheckpoint(SHAPES.huginnLike);
+      checkpoint = sharedCheckpoint(SHAPES.huginnLike);
       engine = await Engine.open(await built(checkpoint, 'fp32'), { device: 'cpu', threads: 1 });
     });
     after(() => engine?.close());

@@ -45,6 +45,12 @@ describe('request budget and server settings', function () {
     assert.strictEqual(parseSettings({ beamWidth: 1 }).beamWidth, 1);
   });
 
+  it('validates the device', function () {
+    assert.strictEqual(parseSettings({}).device, 'auto');
+    for (const device of ['auto', 'cpu', 'webgpu', 'cuda'] as const) assert.strictEqual(parseSettings({ device }).device, device);
+    assert.throws(() => parseSettings({ device: 'vulkan' }), /device must be one of auto, cpu, webgpu, cuda/);
+  });
+
   it('validates the model format', function () {
     assert.strictEqual(parseSettings({}).modelFormat, 'auto');
     assert.strictEqual(parseSettings({ modelFormat: 'int4' }).modelFormat, 'int4');

@@ -13,7 +13,7 @@ import {
   toPolicySettings,
   toServerSettings,
 } from '../../src/config';
-import { MODEL_FORMATS } from '../../server/protocol';
+import { DEVICES, MODEL_FORMATS } from '../../server/protocol';
 
 const root = path.resolve(__dirname, '../../..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -63,8 +63,9 @@ describe('configuration', function () {
     assert.ok(checkSetting('modelPath', '/models/huginn').ok);
     assert.ok(!checkSetting('modelPath', 'a\u0000b').ok);
     assert.ok(!checkSetting('modelPath', 3).ok);
-    assert.ok(checkSetting('device', 'cuda').ok);
+    for (const device of ['auto', 'cpu', 'webgpu', 'cuda']) assert.ok(checkSetting('device', device).ok, device);
     assert.ok(!checkSetting('device', 'gpu').ok);
+    assert.ok(!checkSetting('device', 'vulkan').ok);
     for (const format of ['auto', 'fp32', 'fp16', 'int4']) assert.ok(checkSetting('modelFormat', format).ok, format);
     assert.ok(!checkSetting('modelFormat', 'int8').ok);
     assert.ok(!checkSetting('modelFormat', 4).ok);
@@ -132,7 +133,8 @@ describe('package.json contributions', function () {
     assert.strictEqual(properties[`${SECTION}.minConfidence`].type, 'number');
     const steps = properties[`${SECTION}.stepsPerLevel`] as { items: { minimum: number; maximum: number } };
     assert.deepStrictEqual([steps.items.minimum, steps.items.maximum], [LIMITS.steps.min, LIMITS.steps.max]);
-    assert.deepStrictEqual(properties[`${SECTION}.device`].enum, ['auto', 'cpu', 'cuda']);
+    assert.deepStrictEqual(properties[`${SECTION}.device`].enum, [...DEVICES]);
+    assert.deepStrictEqual([...DEVICES], ['auto', 'cpu', 'webgpu', 'cuda']);
     assert.deepStrictEqual(properties[`${SECTION}.modelFormat`].enum, [...MODEL_FORMATS]);
   });
 

@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { MODEL_FORMATS } from '../../server/protocol';
+import { DEVICES, MODEL_FORMATS } from '../../server/protocol';
 import { LIMITS } from '../../src/config';
 import { contentSecurityPolicy, makeNonce, renderSettingsHtml } from '../../src/settingsHtml';
 import { parseWebviewMessage } from '../../src/settingsMessages';
@@ -115,6 +115,12 @@ describe('settings webview page', function () {
     const select = /<select id="modelFormat">([\s\S]*?)<\/select>/.exec(template)?.[1] ?? '';
     assert.deepStrictEqual([...select.matchAll(/value="([^"]+)"/g)].map((m) => m[1]), [...MODEL_FORMATS]);
     assert.ok(script.includes("update('modelFormat'"));
+  });
+
+  it('the device select offers exactly the devices config.ts accepts', function () {
+    const select = /<select id="device">([\s\S]*?)<\/select>/.exec(template)?.[1] ?? '';
+    assert.deepStrictEqual([...select.matchAll(/value="([^"]+)"/g)].map((m) => m[1]), [...DEVICES]);
+    assert.ok(script.includes("update('device'"));
   });
 
   it('nonces are fresh and attribute-safe', function () {

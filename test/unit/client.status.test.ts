@@ -21,6 +21,22 @@ describe('status bar view', function () {
     assert.ok(view.tooltip.includes('55\\.6 tokens/s'));
   });
 
+  it('names the WebGPU adapter, and says why the CPU when a GPU was allowed', function () {
+    const gpu = presentStatus(model({ server: { ...ready, device: 'webgpu', adapter: 'NVIDIA GeForce RTX 4070' } }));
+    assert.strictEqual(gpu.text, '$(pulse) RC L2 · webgpu');
+    assert.ok(gpu.tooltip.includes('on webgpu: NVIDIA GeForce RTX 4070'), gpu.tooltip);
+    assert.strictEqual(gpu.severity, 'normal');
+    const reason = 'no hardware WebGPU adapter (found llvmpipe (LLVM 15.0.6, 256 bits), a software renderer); running on the CPU';
+    // auto on a machine without a usable GPU: said in the tooltip, not a warning
+    const auto = presentStatus(model({ server: { ...ready, deviceReason: reason } }));
+    assert.strictEqual(auto.severity, 'normal');
+    assert.ok(auto.tooltip.includes(`$(info) ${escapeMarkdown(reason)}`), auto.tooltip);
+    // an explicit webgpu that fell back: the message (a warning), said once
+    const explicit = presentStatus(model({ server: { ...ready, deviceReason: reason, message: reason } }));
+    assert.strictEqual(explicit.severity, 'warning');
+    assert.strictEqual(explicit.tooltip.split(escapeMarkdown('running on the CPU')).length, 2, explicit.tooltip);
+  });
+
   it('shows the last decision level and the think offset', function () {
     const lastDecision = { level: 4, steps: 32, reasons: ["unfinished expression (line ends with '*'): +1"], languageId: 'python', at: 0 };
     const view = presentStatus(model({ offset: 1, lastDecision }));
@@ -98,10 +114,11 @@ describe('status bar view', function () {
 describe('server status store', function () {
   it('parses a status, dropping malformed recent entries and unknown fields', function () {
     const status = parseServerStatus({
-      state: 'ready', device: 'cuda', extra: 1,
+      state: 'ready', device: 'webgpu', adapter: 'Radeon RX 7600', deviceReason: 7, extra: 1,
       recent: [{ at: 1, latencyMs: 10, tokens: 3, meanIterations: 4, level: 2 }, { at: 'x' }],
     });
-    assert.deepStrictEqual(status, { state: 'ready', device: 'cuda', recent: [{ at: 1, latencyMs: 10, tokens: 3, meanIterations: 4, level: 2 }] });
+    assert.deepStrictEqual(status, { state: 'ready', device: 'webgpu', adapter: 'Radeon RX 7600', recent: [{ at: 1, latencyMs: 10, tokens: 3, meanIterations: 4, level: 2 }] });
+    assert.strictEqual(parseServerStatus({ state: 'ready', device: 'cpu', deviceReason: 'no GPU; running on the CPU' })?.deviceReason, 'no GPU; running on the CPU');
     assert.strictEqual(parseServerStatus({ state: 'exploded', recent: [] }), undefined);
     assert.strictEqual(parseServerStatus(null), undefined);
     assert.deepStrictEqual(parseServerStatus({ state: 'loading' }), { state: 'loading', recent: [] });

@@ -9,10 +9,10 @@ describe('runGraph', function () {
   it("names the graph's file and each input's name, type and shape", async function () {
     const feeds = {
       state: new ort.Tensor('float32', new Float32Array(5 * 64), [1, 5, 64]),
-      num_logits: new ort.Tensor('int64', BigInt64Array.from([1n]), [1]),
+      logits_start: new ort.Tensor('int64', BigInt64Array.from([4n]), [1]),
     };
     await assert.rejects(runGraph(sessions, 'coda', feeds), {
-      message: 'coda.onnx run failed: Got invalid dimensions for input: state index: 1 Got: 32 Expected: 64; inputs: state float32[1,5,64], num_logits int64[1]',
+      message: 'coda.onnx run failed: Got invalid dimensions for input: state index: 1 Got: 32 Expected: 64; inputs: state float32[1,5,64], logits_start int64[1]',
     });
   });
 });

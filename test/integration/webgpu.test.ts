@@ -1,0 +1,254 @@
+// The engine on onnxruntime's WebGPU provider, run here on Mesa's lavapipe (a software Vulkan
+// adapter that Dawn accepts; scripts/setup.sh installs it): the explicit `webgpu` device may use
+// it, `auto` must not. fp32 logits against the PyTorch reference at r = 1, 4, 32 (full forward and
+// prefill + cached decode) on the exactness tests' checkpoints, fp16 and int4, greedy generations
+// equal to the CPU's, every node of the three graphs on WebGPU (onnxruntime's verbose log, read
+// in a child process), the language server and the CLI on webgpu, a forced failure that falls back
+// to the CPU, and `auto` with only a software adapter. Skipped, saying why, only without lavapipe.
+import * as assert from 'assert';
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import { WebGpuAdapter, probeWebGpu } from '../../server/engine/device';
+import { Engine } from '../../server/engine/engine';
+import { HuginnModel } from '../../server/engine/huginnModel';
+import { FAIL_SESSIONS_ENV } from '../../server/engine/sessions';
+import { built, engineLogits, idsFor, SHAPES } from '../helpers/exactness';
+import { LspSession } from '../helpers/lspClient';
+import { REPO, referenceLogits, relativeError, sharedCheckpoint } from '../helpers/reference';
+import { requireLavapipe, webgpuPlacement } from '../helpers/webgpu';
+
+/**
+ * fp16 on WebGPU computes the matmuls in half precision (lavapipe has shader-f16; on the CPU
+ * onnxruntime widens fp16 weights to fp32, error 2.9e-4). Measured against the float64 reference
+ * on lavapipe: huginnLike 1.5e-3 at r=1, 2.2e-3 at r=4 and r=32; wideHeads 1.7e-3, 2.4e-3,
+ * 2.5e-3. That is about 4.5 units of half-precision rounding (2^-11 = 4.9e-4), and steady in r:
+ * the recurrence contracts towards its fixed point rather than accumulating error. The bound
+ * leaves 2x over the largest measured (a GPU that accumulates fp16 products in fp32 does better).
+ */
+export const FP16_WEBGPU_BOUND = 5e-3;
+
+const BIN = path.join(REPO, 'bin', 'recurrent-copilot.js');
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('WebGPU provider (Mesa lavapipe)', function () {
+  let adapter: WebGpuAdapter;
+
+  before(async function () {
+    requireLavapipe(this);
+    const probe = await probeWebGpu();
+    assert.ok(probe.ok, `the WebGPU probe failed: ${probe.ok ? '' : probe.reason}`);
+    adapter = probe.adapter;
+    console.log(`      adapter: ${adapter.name} (${adapter.driver ?? 'driver unknown'}, ${adapter.software ? 'software' : 'hardware'}), probe ${probe.ms} ms`);
+  });
+
+  for (const [name, shape] of Object.entries(SHAPES)) {
+    describe(`fp32 against the PyTorch reference: ${name} (h=${shape.nEmbd}, ${shape.prelude}/${shape.core}/${shape.coda} layers)`, function () {
+      let checkpoint: string;
+      let model: HuginnModel;
+      const ids = idsFor(shape);
+      before(async function () {
+        checkpoint = sharedCheckpoint(shape);
+        model = await HuginnModel.load(await built(checkpoint, 'fp32'), { device: 'webgpu', threads: 1 });
+        assert.strictEqual(model.provider, 'webgpu', model.sessions.fallbackReason);
+      });
+      after(() => model?.release());
+
+      for (const steps of [1, 4, 32]) {
+        for (const [mode, prefill] of [['full forward', ids.length], ['prefill + cached decode', 3]] as const) {
+          it(`${mode} within 1e-4 at steps=${steps}`, async function () {
+            const err = relativeError(await engineLogits(model, ids, steps, prefill), referenceLogits(checkpoint, ids, steps));
+            assert.ok(err < 1e-4, `relative error ${err}`);
+          });
+        }
+      }
+    });
+  }
+
+  describe('reduced precision (huginnLike shape)', function () {
+    let checkpoint: string;
+    const ids = idsFor(SHAPES.huginnLike);
+    before(() => {
+      checkpoint = sharedCheckpoint(SHAPES.huginnLike);
+    });
+
+    it(`fp16 within ${FP16_WEBGPU_BOUND} of the reference at steps 4 and 32`, async function () {
+      const model = await HuginnModel.load(await built(checkpoint, 'fp16'), { device: 'webgpu', threads: 1 });
+      try {
+        assert.strictEqual(model.provider, 'webgpu');
+        for (const steps of [4, 32]) {
+          const err = relativeError(await engineLogits(model, ids, steps, 4), referenceLogits(checkpoint, ids, steps));
+          console.log(`      fp16 on WebGPU, steps=${steps}: relative error ${err.toExponential(2)}`);
+          assert.ok(err < FP16_WEBGPU_BOUND, `relative error ${err}`);
+        }
+      } finally {
+        await model.release();
+      }
+    });
+
+    it("int4 (an odd number of 4-bit blocks per embedding row, padded) gives the CPU's int4 logits", async function () {
+      const dir = await built(checkpoint, 'int4');
+      const [gpu, cpu] = [await HuginnModel.load(dir, { device: 'webgpu', threads: 1 }), await HuginnModel.load(dir, { device: 'cpu', threads: 1 })];
+      try {
+        assert.strictEqual(gpu.provider, 'webgpu');
+        const err = relativeError(await engineLogits(gpu, ids, 4, 4), await engineLogits(cpu, ids, 4, 4));
+        console.log(`      int4 on WebGPU against int4 on the CPU: relative difference ${err.toExponential(2)}`);
+        assert.ok(err < 1e-5, `relative difference ${err}`);
+      } finally {
+        await Promise.all([gpu.release(), cpu.release()]);
+      }
+    });
+  });
+
+  describe('greedy generation (fp32, huginnLike shape)', function () {
+    let gpu: Engine;
+    let cpu: Engine;
+    before(async function () {
+      const dir = await built(sharedCheckpoint(SHAPES.huginnLike), 'fp32');
+      [gpu, cpu] = [await Engine.open(dir, { device: 'webgpu', threads: 1 }), await Engine.open(dir, { device: 'cpu', threads: 1 })];
+      assert.strictEqual(gpu.info().provider, 'webgpu');
+      assert.strictEqual(gpu.info().adapter, adapter.name);
+    });
+    after(() => Promise.all([gpu?.close(), cpu?.close()]));
+
+    for (const steps of [4, 32]) {
+      it(`the same tokens as the CPU at steps=${steps} (cached decoding)`, async function () {
+        const req = { ids: [5, 17, 200, 3], steps, maxTokens: 16, stateInit: 'zero' as const, useCache: true };
+        const [a, b] = [await gpu.generate(req), await cpu.generate(req)];
+        assert.strictEqual(a.ids.length, 16);
+        assert.deepStrictEqual(a.ids, b.ids);
+      });
+    }
+
+    it('the same tokens as the CPU uncached, with the random state init, and by beam search', async function () {
+      const requests = [
+        { ids: [5, 17, 200, 3], steps: 4, maxTokens: 8, stateInit: 'zero' as const, useCache: false },
+        { ids: [5, 17, 200, 3], steps: 8, maxTokens: 12, stateInit: 'random' as const, seed: 7 },
+        { ids: [9, 8, 7], steps: 4, maxTokens: 6, stateInit: 'zero' as const, beams: 3 },
+      ];
+      for (const req of requests) assert.deepStrictEqual((await gpu.generate(req)).ids, (await cpu.generate(req)).ids, JSON.stringify(req));
+    });
+  });
+
+  describe("onnxruntime's verbose log: every node of the three graphs on WebGPU", function () {
+    const cases: [string, 'fp32' | 'fp16' | 'int4'][] = [
+      ['huginnLike', 'fp32'],
+      ['huginnLike', 'fp16'],
+      ['huginnLike', 'int4'],
+      ['narrow', 'int4'], // untied head, embedding rows sliced (h=40)
+    ];
+    for (const [shapeName, dtype] of cases) {
+      it(`${dtype} (${shapeName} shape)`, async function () {
+        const placement = webgpuPlacement(await built(sharedCheckpoint(SHAPES[shapeName]), dtype));
+        assert.deepStrictEqual(Object.keys(placement.graphs), ['prelude.onnx', 'core.onnx', 'coda.onnx'], placement.log.slice(-3000));
+        for (const [graph, p] of Object.entries(placement.graphs)) {
+          assert.deepStrictEqual(p.cpuNodes, [], `${graph}: nodes on the CPU`);
+          assert.deepStrictEqual(p.providers, ['WebGpuExecutionProvider'], `${graph}: placed on ${p.providers.join(', ')}`);
+          assert.ok(p.nodes > 10, `${graph}: ${p.nodes} nodes`);
+        }
+      });
+    }
+  });
+
+  describe('the CLI', function () {
+    let model: string;
+    before(async () => {
+      model = await built(sharedCheckpoint(SHAPES.narrow), 'fp32');
+    });
+    const args = () => ['generate', '--model', model, '--ids', '1,2,3', '--steps', '2', '--max-tokens', '4', '--json', '--state-init', 'zero'];
+
+    it('--device webgpu --json names the provider and the adapter', function () {
+      const r = cli([...args(), '--device', 'webgpu']);
+      assert.strictEqual(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.strictEqual(out.provider, 'webgpu');
+      assert.strictEqual(out.adapter, adapter.name);
+      assert.strictEqual(out.fallbackReason, undefined);
+      assert.deepStrictEqual(out.ids, JSON.parse(cli([...args(), '--device', 'cpu']).stdout).ids);
+    });
+
+    it('auto with only a software adapter runs on the CPU and says why', function () {
+      if (adapter.software !== true) this.skip(); // a machine with a GPU
+      const r = cli([...args(), '--device', 'auto']);
+      assert.strictEqual(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.strictEqual(out.provider, 'cpu');
+      const reason = `no hardware WebGPU adapter (found ${adapter.name}, a software renderer)`;
+      assert.ok(out.fallbackReason.startsWith(`${reason}; `), out.fallbackReason);
+      assert.match(out.fallbackReason, /; running on the CPU$/);
+      assert.ok(r.stderr.includes(out.fallbackReason), r.stderr);
+    });
+
+    it('an adapter that cannot be created: the CPU, with one line that says why', function () {
+      const r = cli([...args(), '--device', 'webgpu'], { VK_ICD_FILENAMES: '/nonexistent/icd.json' });
+      assert.strictEqual(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.strictEqual(out.provider, 'cpu');
+      assert.strictEqual(out.fallbackReason, 'WebGPU unavailable: Failed to get a WebGPU adapter: No supported adapters; running on the CPU');
+      assert.ok(out.ids.length > 0);
+    });
+  });
+
+  describe('the language server', function () {
+    const DOC = 'file:///project/gpu.py';
+    const TEXT = 'def add(a, b):\n    return a + b\n\nx = add(1, ';
+    const budget = { level: 1, steps: 2, exitThreshold: null, maxTokens: 6, timeCapMs: 60000, multiline: false };
+    let model: string;
+    let lsp: LspSession | undefined;
+    before(async () => {
+      model = await built(sharedCheckpoint(SHAPES.narrow), 'fp32');
+    });
+    afterEach(async () => {
+      await lsp?.close();
+      lsp = undefined;
+    });
+
+    async function start(device: string, env: Record<string, string> = {}) {
+      lsp = new LspSession({ RECURRENT_COPILOT_DEFAULT_MODEL: model, ...env });
+      await lsp.initialize({ device });
+      const status = await lsp.waitForState(['ready', 'error'], 120_000);
+      assert.strictEqual(status.state, 'ready', status.message);
+      lsp.open(DOC, TEXT);
+      return { lsp, status };
+    }
+
+    async function answers(session: LspSession) {
+      const r = await session.complete(DOC, 3, 11, budget);
+      assert.ok(Array.isArray(r.items), JSON.stringify(r));
+      for (const item of r.items) assert.ok(item.recurrent.tokens.every((t) => t.iterations === 2));
+    }
+
+    it('on webgpu: answers an inline completion; the status says webgpu and the adapter', async function () {
+      const { lsp, status } = await start('webgpu');
+      assert.strictEqual(status.device, 'webgpu');
+      assert.strictEqual(status.adapter, adapter.name);
+      assert.strictEqual(status.message, undefined);
+      assert.strictEqual(status.deviceReason, undefined);
+      await answers(lsp);
+    });
+
+    it('a WebGPU session that cannot be created: the CPU, one clear message, and the requests are served', async function () {
+      const { lsp, status } = await start('webgpu', { [FAIL_SESSIONS_ENV]: 'webgpu' });
+      const line = `WebGPU unavailable: session creation refused (${FAIL_SESSIONS_ENV}=webgpu); running on the CPU`;
+      assert.strictEqual(status.device, 'cpu');
+      assert.strictEqual(status.adapter, undefined);
+      assert.strictEqual(status.deviceReason, line);
+      assert.strictEqual(status.message, line); // asked for webgpu: a warning
+      assert.strictEqual(lsp.logs.join('').split(line).length - 1, 1, lsp.logs.join(''));
+      await answers(lsp);
+      await answers(lsp);
+    });
+
+    it('auto with only a software adapter: the CPU, the reason in the status, no warning', async function () {
+      if (adapter.software !== true) this.skip();
+      const { lsp, status } = await start('auto');
+      assert.strictEqual(status.device, 'cpu');
+      assert.ok(status.deviceReason?.startsWith(`no hardware WebGPU adapter (found ${adapter.name}, a software renderer); `), status.deviceReason);
+      assert.strictEqual(status.message, undefined);
+      await answers(lsp);
+    });
+  });
+});
