@@ -77,7 +77,7 @@ export async function generate(
   try {
     // A background prefill of a prompt the cache already holds has nothing left to do.
     if (req.prefillOnly && reused >= req.ids.length - 1) return emptyResult(req, reused);
-    const prefillOpts = { ...d.base, exit: req.exit?.exitInPrefill ? req.exit : undefined };
+    const prefillOpts = { ...d.base, exit: req.exit?.exitInPrefill ? req.exit : undefined, returnState: req.warmStart };
     const prefill = await forwardChunked(model, d.cache, req.ids.slice(reused), prefillOpts, req.prefillChunk ?? prefillChunkTokens(model));
     prefillMs = performance.now() - t0;
     if (!req.prefillOnly) {
