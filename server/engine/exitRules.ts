@@ -105,6 +105,11 @@ export class ExitEvaluator {
     return ['kl', 'minp-kl', 'entropy-diff', 'argmax-stability'].includes(this.rule.criterion);
   }
 
+  /** Whether check() reads the latent state (latent-diff, cosine), which may have to come back from the GPU. */
+  get needsState(): boolean {
+    return this.rule.criterion === 'latent-diff' || this.rule.criterion === 'cosine';
+  }
+
   /** Whether the rule is consulted after iteration `step` (0-based): from minSteps on, every
    *  checkEvery-th iteration. */
   consulted(step: number): boolean {
@@ -115,9 +120,10 @@ export class ExitEvaluator {
    * The exit value after an iteration and whether it passes the threshold. `state` is the chunk's
    * latent [S, h] (latent rules average over rows); `logits` is the last row's distribution.
    */
-  check(state: Float32Array, logits: Float32Array | undefined): { exit: boolean; value: number } {
+  check(state: Float32Array | undefined, logits: Float32Array | undefined): { exit: boolean; value: number } {
     const c = this.rule.criterion;
     if (c === 'latent-diff' || c === 'cosine') {
+      if (!state) throw new Error(`exit criterion ${c} needs the latent state`);
       const h = this.width;
       const rows = state.length / h;
       let total = 0;

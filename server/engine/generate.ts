@@ -87,7 +87,7 @@ export async function generate(
     if (req.prefillOnly && reused >= req.ids.length - 1) return emptyResult(req, reused);
     // The deadline ends a prompt pass between chunks, never inside one: a chunk cut short is work
     // thrown away (seconds of it at full size), while a finished one serves the next request.
-    const prefillOpts = { ...d.base, cancel, exit: req.exit?.exitInPrefill ? req.exit : undefined };
+    const prefillOpts = { ...d.base, cancel, exit: req.exit?.exitInPrefill ? req.exit : undefined, returnState: req.warmStart };
     const prefill = await forwardChunked(model, d.cache, req.ids.slice(reused), prefillOpts, req.prefillChunk ?? prefillChunkTokens(model), timeUp);
     prefillMs = performance.now() - t0;
     if (!req.prefillOnly) {

@@ -15,10 +15,20 @@ import { TextTokenizer } from './tokenizer';
 
 export type StateInit = 'random' | 'zero';
 
+/**
+ * A latent [S, h] (the recurrent state, or the prelude's injection): a Float32Array in JS memory,
+ * or, when the sessions keep the state on the GPU (ModelSessions.deviceState), an onnxruntime
+ * tensor in a GPU buffer. The model's methods take either; `read` gives a host copy, `dispose`
+ * frees a GPU one (whoever gets a latent from a graph method owns it).
+ */
+export type Latent = Float32Array | ort.Tensor;
+
 export class HuginnModel {
   readonly cfg: HuginnConfig;
   readonly cacheShape: CacheShape;
   private readonly codaTakesStart: boolean;
+  /** GPU latents handed out and not yet disposed (tests hold it to 0 between forwards). */
+  liveDeviceLatents = 0;
 
   private constructor(
     readonly manifest: LoadedManifest,
@@ -63,7 +73,36 @@ export class HuginnModel {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.sessions.prelude.release(), this.sessions.core.release(), this.sessions.coda.release()]);
+    const { prelude, core, coda, readback } = this.sessions;
+    await Promise.all([prelude.release(), core.release(), coda.release(), readback?.release()]);
+  }
+
+  // --- latents ----------------------------------------------------------------------------------
+
+  /** A host copy of a latent: itself in JS memory, read back through an identity graph from the GPU. */
+  async read(x: Latent): Promise<Float32Array> {
+    if (x instanceof Float32Array) return x;
+    const out = await runGraph(this.sessions, 'readback', { x });
+    return out.y.data as Float32Array;
+  }
+
+  /** Frees a latent's GPU buffer (nothing to do for one in JS memory). */
+  dispose(x: Latent | undefined): void {
+    if (x === undefined || x instanceof Float32Array) return;
+    x.dispose();
+    this.liveDeviceLatents--;
+  }
+
+  /** The feed for a latent [count, h]. */
+  private latentFeed(x: Latent, count: number): ort.Tensor {
+    return x instanceof Float32Array ? new ort.Tensor('float32', x, [count, this.cfg.nEmbd]) : x;
+  }
+
+  /** A graph's latent output: the GPU tensor itself when it stayed there, else its data. */
+  private latentOut(t: ort.Tensor): Latent {
+    if (t.location !== 'gpu-buffer') return t.data as Float32Array;
+    this.liveDeviceLatents++;
+    return t;
   }
 
   /** Latent state for S tokens at positions start..start+S-1. Random noise is seeded per position,
@@ -84,7 +123,7 @@ export class HuginnModel {
   // --- one method per graph -------------------------------------------------------------------
 
   /** Embeds and runs the prelude for `ids` at positions start..; returns the adapter injection. */
-  async prelude(ids: number[], start: number, cache: KvCache): Promise<Float32Array> {
+  async prelude(ids: number[], start: number, cache: KvCache): Promise<Latent> {
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [ids.length]),
       ...this.positionFeeds(start, ids.length),
@@ -92,30 +131,29 @@ export class HuginnModel {
     };
     const out = await runGraph(this.sessions, 'prelude', feeds);
     this.writeNew(cache.prelude, out, start, ids.length);
-    return out.injection.data as Float32Array;
+    return this.latentOut(out.injection);
   }
 
   /** One recurrent iteration k for S tokens at positions start..; writes iteration k's KV. */
-  async core(state: Float32Array, injection: Float32Array, start: number, count: number, k: number, cache: KvCache): Promise<Float32Array> {
-    const h = this.cfg.nEmbd;
+  async core(state: Latent, injection: Latent, start: number, count: number, k: number, cache: KvCache): Promise<Latent> {
     const layers = cache.coreLayers(k, start);
     const feeds: Record<string, ort.Tensor> = {
-      state: new ort.Tensor('float32', state, [count, h]),
-      injection: new ort.Tensor('float32', injection, [count, h]),
+      state: this.latentFeed(state, count),
+      injection: this.latentFeed(injection, count),
       ...this.positionFeeds(start, count, cache.skipMask(k, start)),
       ...this.pastFeeds(layers, start),
     };
     const out = await runGraph(this.sessions, 'core', feeds);
     this.writeNew(layers, out, start, count);
-    return out.state_out.data as Float32Array;
+    return this.latentOut(out.state_out);
   }
 
   /** Decodes the state into logits [numLogits, V] for the last `numLogits` positions. The coda's
    *  KV rows are written only by `commit()`: an exit check decodes intermediate states, and only
    *  the state a token ends with belongs in the cache. */
-  async coda(state: Float32Array, start: number, count: number, numLogits: number, cache: KvCache): Promise<{ logits: Float32Array; commit: () => void }> {
+  async coda(state: Latent, start: number, count: number, numLogits: number, cache: KvCache): Promise<{ logits: Float32Array; commit: () => void }> {
     const feeds: Record<string, ort.Tensor> = {
-      state: new ort.Tensor('float32', state, [count, this.cfg.nEmbd]),
+      state: this.latentFeed(state, count),
       // Builds before builder version 3 take the count; later ones the first position.
       ...(this.codaTakesStart
         ? { logits_start: new ort.Tensor('int64', BigInt64Array.from([BigInt(count - numLogits)]), [1]) }

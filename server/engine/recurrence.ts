@@ -4,7 +4,7 @@
 // per token, and cancellation lands between any two runs.
 import { CancelledError, CancelSignal, NEVER_CANCELLED, throwIfCancelled } from './cancel';
 import { AdaptiveExit, ExitEvaluator } from './exitRules';
-import { HuginnModel, StateInit } from './huginnModel';
+import { HuginnModel, Latent, StateInit } from './huginnModel';
 import { KvCache } from './kvCache';
 
 export interface ForwardOptions {
@@ -19,13 +19,16 @@ export interface ForwardOptions {
   exit?: AdaptiveExit;
   /** Warm start: the initial latent state [S, h] instead of a fresh one. */
   initialState?: Float32Array;
+  /** Return the final latent state (ForwardResult.state). Where the state stays on the GPU this
+   *  costs one read-back run, so only warm start asks for it. */
+  returnState?: boolean;
 }
 
 export interface ForwardResult {
   /** [numLogits, vocab] row-major float32. */
   logits: Float32Array;
-  /** Final latent state [S, h]. */
-  state: Float32Array;
+  /** Final latent state [S, h], when `returnState` was set. */
+  state?: Float32Array;
   /** Core iterations run. */
   iterations: number;
   /** Exit values after each consulted iteration (empty without an exit rule). */
@@ -44,17 +47,24 @@ export async function forwardChunk(model: HuginnModel, cache: KvCache, ids: numb
   if (opts.initialState && opts.initialState.length !== count * h) {
     throw new RangeError(`initial state has ${opts.initialState.length} values, expected ${count * h}`);
   }
+  // The injection and the state may live on the GPU (Latent): each state is disposed once the
+  // next iteration has replaced it, and whatever is left when the chunk ends, however it ends.
+  let injection: Latent | undefined;
+  let state: Latent | undefined;
   try {
     throwIfCancelled(cancel);
-    const injection = await model.prelude(ids, start, cache);
-    let state = opts.initialState ?? model.initialState(start, count, opts.stateInit, opts.seed);
-    const evaluator = opts.exit && opts.exit.criterion !== 'none' ? new ExitEvaluator(opts.exit, state, model.cfg.vocabSize, h) : undefined;
+    injection = await model.prelude(ids, start, cache);
+    const initial = opts.initialState ?? model.initialState(start, count, opts.stateInit, opts.seed);
+    state = initial;
+    const evaluator = opts.exit && opts.exit.criterion !== 'none' ? new ExitEvaluator(opts.exit, initial, model.cfg.vocabSize, h) : undefined;
     const exitValues: number[] = [];
     let decoded: { logits: Float32Array; commit: () => void } | undefined;
     let k = 0;
     while (k < opts.steps) {
       throwIfCancelled(cancel);
-      state = await model.core(state, injection, start, count, k, cache);
+      const next: Latent = await model.core(state, injection, start, count, k, cache);
+      model.dispose(state);
+      state = next;
       decoded = undefined;
       k++;
       if (evaluator?.consulted(k - 1)) {
@@ -63,7 +73,9 @@ export async function forwardChunk(model: HuginnModel, cache: KvCache, ids: numb
           decoded = await model.coda(state, start, count, numLogits, cache);
         }
         const lastRow = decoded?.logits.subarray((numLogits - 1) * model.cfg.vocabSize);
-        const { exit, value } = evaluator.check(state, lastRow);
+        // Only the latent rules read the state itself: a copy comes back from the GPU for them.
+        const hostState = evaluator.needsState ? await model.read(state) : undefined;
+        const { exit, value } = evaluator.check(hostState, lastRow);
         exitValues.push(value);
         if (exit) break;
       }
@@ -71,12 +83,16 @@ export async function forwardChunk(model: HuginnModel, cache: KvCache, ids: numb
     throwIfCancelled(cancel);
     // The exit check may already have decoded the final state.
     decoded ??= await model.coda(state, start, count, numLogits, cache);
+    const finalState = opts.returnState ? await model.read(state) : undefined;
     decoded.commit();
     cache.commit(count, k);
-    return { logits: decoded.logits, state, iterations: k, exitValues };
+    return { logits: decoded.logits, state: finalState, iterations: k, exitValues };
   } catch (e) {
     cache.truncate(start); // drop the rows of the unfinished chunk
     throw e;
+  } finally {
+    model.dispose(state);
+    model.dispose(injection);
   }
 }
 
@@ -114,7 +130,7 @@ export async function forwardChunked(
   for (let at = 0; at < ids.length; at += chunk) {
     if (stopBetweenChunks()) throw new CancelledError();
     const last = at + chunk >= ids.length;
-    result = await forwardChunk(model, cache, ids.slice(at, at + chunk), { ...opts, numLogits: last ? opts.numLogits : 1 });
+    result = await forwardChunk(model, cache, ids.slice(at, at + chunk), { ...opts, numLogits: last ? opts.numLogits : 1, returnState: last && opts.returnState });
   }
   if (!result) throw new RangeError('forward of an empty chunk');
   return result;

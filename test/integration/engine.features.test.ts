@@ -215,15 +215,15 @@ describe('recurrent inference features', function () {
       const r = await plain({ warmStart: true, maxTokens: 4 });
       // The same by hand.
       const cache = model.newCache();
-      const base = { steps: 8, stateInit: 'zero' as const, seed: 0, numLogits: 1 };
+      const base = { steps: 8, stateInit: 'zero' as const, seed: 0, numLogits: 1, returnState: true };
       let step = await forwardChunk(model, cache, prompt, base);
       const ids: number[] = [];
-      let last: Float32Array = step.state.slice(step.state.length - model.cfg.nEmbd);
+      let last: Float32Array = step.state!.slice(step.state!.length - model.cfg.nEmbd);
       for (let i = 0; i < 4; i++) {
         ids.push(argmax(step.logits));
         if (i === 3) break;
         step = await forwardChunk(model, cache, [ids[i]], { ...base, initialState: last });
-        last = step.state;
+        last = step.state!;
       }
       assert.deepStrictEqual(r.ids, ids);
     });

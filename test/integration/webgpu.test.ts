@@ -2,9 +2,11 @@
 // adapter that Dawn accepts; scripts/setup.sh installs it): the explicit `webgpu` device may use
 // it, `auto` must not. fp32 logits against the PyTorch reference at r = 1, 4, 32 (full forward and
 // prefill + cached decode) on the exactness tests' checkpoints, fp16 and int4, greedy generations
-// equal to the CPU's, every node of the three graphs on WebGPU (onnxruntime's verbose log, read
-// in a child process), the language server and the CLI on webgpu, a forced failure that falls back
-// to the CPU, and `auto` with only a software adapter. Skipped, saying why, only without lavapipe.
+// equal to the CPU's, the latent state kept on the GPU across iterations (the same logits as the
+// host path, every GPU buffer disposed), every node of the three graphs on WebGPU (onnxruntime's
+// verbose log, read in a child process), the language server and the CLI on webgpu, a forced
+// failure that falls back to the CPU, and `auto` with only a software adapter. Skipped, saying
+// why, only without lavapipe.
 import * as assert from 'assert';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
@@ -130,6 +132,79 @@ describe('WebGPU provider (Mesa lavapipe)', function () {
         { ids: [9, 8, 7], steps: 4, maxTokens: 6, stateInit: 'zero' as const, beams: 3 },
       ];
       for (const req of requests) assert.deepStrictEqual((await gpu.generate(req)).ids, (await cpu.generate(req)).ids, JSON.stringify(req));
+    });
+  });
+
+  describe('the latent state on the GPU across iterations', function () {
+    const ids = idsFor(SHAPES.huginnLike);
+    let device: HuginnModel;
+    let host: HuginnModel;
+    let cpu: Engine;
+    let gpu: Engine;
+    const where: string[] = [];
+    before(async function () {
+      const dir = await built(sharedCheckpoint(SHAPES.huginnLike), 'fp32');
+      device = await HuginnModel.load(dir, { device: 'webgpu', threads: 1 });
+      host = await HuginnModel.load(dir, { device: 'webgpu', threads: 1, deviceState: false });
+      [cpu, gpu] = [await Engine.open(dir, { device: 'cpu', threads: 1 }), await Engine.open(dir, { device: 'webgpu', threads: 1 })];
+      assert.ok(device.sessions.deviceState && !host.sessions.deviceState);
+      // Where each core iteration's state comes back: a GPU buffer, or JS memory.
+      for (const m of [device, gpu.model]) {
+        const core = m.core.bind(m);
+        m.core = async (...args: Parameters<HuginnModel['core']>) => {
+          const out = await core(...args);
+          where.push(out instanceof Float32Array ? 'host' : out.location);
+          return out;
+        };
+      }
+    });
+    after(() => Promise.all([device?.release(), host?.release(), cpu?.close(), gpu?.close()]));
+    afterEach(function () {
+      for (const m of [device, gpu.model]) assert.strictEqual(m.liveDeviceLatents, 0, 'GPU latents left undisposed');
+    });
+
+    it('stays in GPU buffers and gives the host path\'s logits exactly', async function () {
+      where.length = 0;
+      for (const steps of [2, 8]) {
+        const [a, b] = [await engineLogits(device, ids, steps, 3), await engineLogits(host, ids, steps, 3)];
+        assert.deepStrictEqual(a, b, `steps=${steps}`);
+      }
+      assert.ok(where.length > 0 && where.every((w) => w === 'gpu-buffer'), where.join(','));
+    });
+
+    it('latent and distribution exit rules, warm start and speculation give the CPU\'s tokens and iterations', async function () {
+      const base = { ids: [5, 17, 200, 3], steps: 12, maxTokens: 6, stateInit: 'zero' as const };
+      const requests = [
+        { ...base, exit: { criterion: 'latent-diff' as const, threshold: 0.05, minSteps: 1 } },
+        { ...base, exit: { criterion: 'cosine' as const, threshold: 1e-3, checkEvery: 2 } },
+        { ...base, exit: { criterion: 'kl' as const, threshold: 1e-3 } },
+        { ...base, warmStart: true },
+        { ...base, speculative: { draftSteps: 2, lookahead: 3 } },
+      ];
+      for (const req of requests) {
+        where.length = 0;
+        const [a, b] = [await gpu.generate(req), await cpu.generate(req)];
+        assert.deepStrictEqual([a.ids, a.iterations], [b.ids, b.iterations], JSON.stringify(req));
+        assert.ok(where.every((w) => w === 'gpu-buffer'), where.join(','));
+      }
+    });
+
+    it('disposes the GPU latents of a cancelled or failed forward too', async function () {
+      let runs = 0;
+      const cancel = { get cancelled() { return ++runs > 6; } };
+      await assert.rejects(gpu.generate({ ids: [5, 17, 200, 3], steps: 32, maxTokens: 4, stateInit: 'zero' }, undefined, cancel), /cancelled/);
+      // a core run that fails at the third iteration, with the state and the injection on the GPU
+      const core = device.core;
+      let calls = 0;
+      device.core = async (...args: Parameters<HuginnModel['core']>) => {
+        if (++calls === 3) throw new Error('core.onnx run failed: a lost device');
+        return core(...args);
+      };
+      try {
+        await assert.rejects(engineLogits(device, ids, 8, 3), /a lost device/);
+      } finally {
+        device.core = core;
+      }
     });
   });
 

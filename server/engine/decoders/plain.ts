@@ -9,7 +9,8 @@ import { Decoding, outOfRoom } from './decoding';
 export async function decodePlain(d: Decoding, prefill: ForwardResult): Promise<{ tokenLogProbs: number[] }> {
   const { model, req, base, sink } = d;
   let { logits, iterations } = prefill;
-  let lastState: Float32Array = prefill.state.slice(prefill.state.length - model.cfg.nEmbd);
+  // Warm start: the prefill returned its state (generate asks for it), and each token returns its own.
+  let lastState: Float32Array | undefined = prefill.state?.slice(prefill.state.length - model.cfg.nEmbd);
   const tokenLogProbs: number[] = [];
   const next = () => {
     const token = sampleToken(logits, d.sampling, d.rng);
@@ -25,7 +26,7 @@ export async function decodePlain(d: Decoding, prefill: ForwardResult): Promise<
       d.cache = model.newCache();
       ({ logits, iterations } = await forwardChunk(model, d.cache, [...req.ids, ...sink.ids], base));
     } else {
-      const r = await forwardChunk(model, d.cache, [token], { ...base, exit: req.exit, initialState: req.warmStart ? lastState : undefined });
+      const r = await forwardChunk(model, d.cache, [token], { ...base, exit: req.exit, initialState: req.warmStart ? lastState : undefined, returnState: req.warmStart });
       ({ logits, iterations } = r);
       lastState = r.state;
     }
