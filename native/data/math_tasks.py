@@ -23,6 +23,10 @@ Format (every example is a pair prompt/answer; the training text is prompt + ans
   expr   d = number of binary operations in a random nested expression over digits 1..9 with
          + - * and the minimal parentheses Python needs; answer is the value mod 10:
              prompt: "((3 + 4) * 2 - 5) % 10 = "      answer: "9"
+  mul    d = number of digits of the first operand; times a small number (one digit 2..9) half the
+         time, else times a number of 1..d digits; either operand first; answer the full product:
+             prompt: "4821 * 37 = "                    answer: "178377"
+         (Not in TRAIN_MIX: training_stream(mul=True), or a trainer config naming it.)
   add    d = number of digits of the first operand (the second has 1..d digits); the answer is
          the full sum (several single-digit tokens): carries make the serial work grow with d.
              prompt: "4821 + 377 = "                   answer: "5198"
@@ -46,8 +50,14 @@ API:
                             example with up to k more queries.
   recall_training_text(rng, letters, q, style) -> [(question, answer)]: the bare lookup (0 hops).
   chain_hop_question(d, hop, rng, letters, style) -> (prompt, answer, guessing): for probes.
-  training_stream(seed)  -> infinite iterator of training texts (prompt + answer + END_TEXT),
-                            chain/expr d in 1..6, add d in 1..6, never a held-out prompt.
+  training_stream(seed, mul=False, surroundings=0.0) -> infinite iterator of training texts
+                            (prompt + answer + END_TEXT), chain/expr d in 1..6, add d in 1..6,
+                            never a held-out prompt; options (off by default) add mul to the mix
+                            and wrap that share of the prompts in surroundings.
+  surround(prompt, rng) -> (wrapped prompt, template): the problem after Markdown, a comment, a
+                            docstring, code or prose (SURROUNDINGS); same ending, same answer.
+  heldout_surrounded_sets(seed, n) -> {(family, d): [(wrapped, answer, bare)]}: the held-out
+                            problems in surroundings (export_surrounded writes them as JSON).
   heldout_sets(seed=HELDOUT_SEED) -> {(family, d): [(prompt, answer), ...]} with
                             HELDOUT_N problems each at the d in HELDOUT_D (d = 8, 10 deeper
                             than training). Deterministic; held-out seeds live in their own space.
@@ -64,15 +74,17 @@ import string
 import sys
 
 END_TEXT = "<|end_text|>"
-FAMILIES = ("chain", "expr", "add", "ops")
-TRAIN_D = {"chain": range(1, 7), "expr": range(1, 7), "add": range(1, 7), "ops": range(1, 7)}
-# (ops comes last: the held-out sets are drawn in this order with one shared dedup, so adding a
+FAMILIES = ("chain", "expr", "add", "ops", "mul")
+TRAIN_D = {"chain": range(1, 7), "expr": range(1, 7), "add": range(1, 7), "ops": range(1, 7), "mul": range(1, 7)}
+# (ops, then mul, come last: the held-out sets are drawn in this order with one shared dedup, so adding a
 # family at the end leaves the earlier families' sets as they were)
-HELDOUT_D = {"chain": (2, 4, 6, 8, 10), "expr": (2, 4, 6, 8, 10), "add": (3, 6, 8), "ops": (2, 4, 6, 8, 10)}
+HELDOUT_D = {"chain": (2, 4, 6, 8, 10), "expr": (2, 4, 6, 8, 10), "add": (3, 6, 8), "ops": (2, 4, 6, 8, 10), "mul": (3, 6, 8)}
 HELDOUT_N = 200
 HELDOUT_SEED = 0
 # Mixture of the training stream: state tracking and nested evaluation carry the scaling story.
 TRAIN_MIX = (("chain", 0.4), ("expr", 0.4), ("add", 0.2))
+# With training_stream(mul=True) only (off by default, so existing streams stay as they were).
+TRAIN_MIX_MUL = TRAIN_MIX + (("mul", 0.1),)
 
 _OPS = ("+", "-", "*")
 _PREC = {"+": 1, "-": 1, "*": 2}
@@ -311,12 +323,119 @@ def _add(d, rng):
     return f"{a} + {b} = ", str(a + b)
 
 
-_GEN = {"chain": _chain, "expr": _expr, "add": _add, "ops": _ops}
+def _mul(d, rng):
+    # d = digits of the first operand. Half the time times a small number (one digit 2..9), else
+    # times a number of 1..d digits (as add's second operand): long multiplication's partial
+    # products and carries make the serial work grow with d (and with the second operand's digits).
+    a = rng.randint(10 ** (d - 1) if d > 1 else 2, 10 ** d - 1)
+    nb = 1 if rng.random() < 0.5 else rng.randint(1, d)
+    b = rng.randint(10 ** (nb - 1) if nb > 1 else 2, 10 ** nb - 1)
+    if rng.random() < 0.5:
+        a, b = b, a
+    return f"{a} * {b} = ", str(a * b)
+
+
+_GEN = {"chain": _chain, "expr": _expr, "add": _add, "ops": _ops, "mul": _mul}
 
 
 def generate(family, difficulty, rng):
     """One (prompt, answer) for a family at difficulty d >= 1, drawn from rng (random.Random)."""
     return _GEN[family](int(difficulty), rng)
+
+
+# Surroundings: the same problem not at the start of a document. A model trained only on rows that
+# start with the problem answered "4821 + 377 = " right at the start of a file and wrong under a
+# "# Notes" heading. surround(prompt, rng) puts text before the prompt (never after it: the answer
+# follows the prompt), so the wrapped prompt ends exactly as the bare one and the answer is the same.
+_HEADINGS = ("# Notes", "## Scratch work", "### Quick check", "# Arithmetic", "## Example")
+_SENTENCES = ("Here is the next one.", "Let me work this out step by step.",
+              "The numbers below come from last week's report.", "A small example to check the idea:",
+              "This is what the script should print.")
+_COMMENTS = ("check the result", "expected value", "quick sanity check", "worked example", "TODO: verify")
+_DOCSTRINGS = ('"""Helpers for the report.', '"""Example of the computation.', '"""Utility functions.',
+               'def compute():\n    """Return the value of the example below.')
+_CODE = ("import os\nimport sys\n", "def load(path):\n    with open(path) as f:\n        return f.read()\n",
+         "for item in items:\n    print(item)\n", "class Config:\n    name = \"demo\"\n    verbose = False\n",
+         "result = compute()\nassert result is not None\n")
+_PROSE = ("The meeting moved to Thursday. Everyone agreed on the new plan, and the draft goes out "
+          "tomorrow.\n\n- review the budget\n- update the tables\n",
+          "In the previous section we looked at how the parser reads a file. This section is about "
+          "numbers.\n",
+          "Dear team,\n\nthanks for the quick replies. A few results from today follow.\n",
+          "Chapter 3\n\nIt was late when the numbers finally came in, and nobody wanted to check them "
+          "twice.\n")
+
+
+def _markdown(rng):
+    return f"{rng.choice(_HEADINGS)}\n\n{rng.choice(_SENTENCES)}\n"
+
+
+def _comment(rng):
+    return f"# {rng.choice(_COMMENTS)}\n"
+
+
+def _docstring(rng):
+    return f"{rng.choice(_DOCSTRINGS)}\n"
+
+
+def _code(rng):
+    return rng.choice(_CODE)
+
+
+def _document(rng):
+    return rng.choice(_PROSE)
+
+
+# (name, filler(rng) -> text ending with a line break), in the order surround draws them.
+SURROUNDINGS = (("markdown", _markdown), ("comment", _comment), ("docstring", _docstring),
+                ("code", _code), ("document", _document))
+
+
+def surround(prompt, rng):
+    """(wrapped prompt, template name): prompt after realistic surroundings (a Markdown heading and a
+    sentence, a Python comment, inside a docstring, after a few lines of code, in the middle of a
+    document), with or without a blank line between them and the problem, all drawn from rng.
+    wrapped = text + prompt: the problem's text is intact and ends the wrapped prompt, so the
+    answer is the same. In a comment, a one-line problem sits in the comment itself
+    ("# check the result\n# 4821 + 377 = "); a program (several lines) follows the comment lines."""
+    name, filler = rng.choice(SURROUNDINGS)
+    text = filler(rng)
+    if rng.random() < 0.5:
+        text += "\n"
+    if name == "comment" and "\n" not in prompt:
+        text += "# "
+    return text + prompt, name
+
+
+def heldout_surrounded_sets(seed=HELDOUT_SEED, n=HELDOUT_N):
+    """{(family, d): [(wrapped prompt, answer, bare prompt)] * n}: the held-out problems of
+    heldout_sets(seed) (the first n of each), in order, each wrapped by surround from a seed space of
+    its own (item i is the same for every n > i). The bare prompt is the problem training rejects."""
+    out = {}
+    for (family, d), items in heldout_sets(seed).items():
+        rng = random.Random(f"heldout-surround/{seed}/{family}/{d}")
+        out[(family, d)] = [(surround(p, rng)[0], a, p) for p, a in items[:n]]
+    return out
+
+
+def export_surrounded(path, n=HELDOUT_N, seed=HELDOUT_SEED):
+    """Writes heldout_surrounded_sets as JSON in export_heldout.py's layout (items also carry the
+    bare prompt; the chance is the bare set's), for the TypeScript bench (evalLib.loadHeldout)."""
+    import json
+    sets = heldout_surrounded_sets(seed, n)
+    out = {
+        "seed": seed,
+        "surroundings": True,
+        "train_difficulties": {f: list(r) for f, r in TRAIN_D.items()},
+        "sets": [
+            {"family": f, "difficulty": d, "chance": chance_accuracy(f, [(bare, a) for _, a, bare in items]),
+             "items": [{"prompt": w, "answer": a, "bare": bare} for w, a, bare in items]}
+            for (f, d), items in sorted(sets.items())
+        ],
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as fh:
+        json.dump(out, fh)
 
 
 def prompt_hash(prompt):
@@ -367,18 +486,26 @@ def heldout_hashes(seed=HELDOUT_SEED):
     return {prompt_hash(p) for items in heldout_sets(seed).values() for p, _ in items}
 
 
-def training_stream(seed, heldout_seed=HELDOUT_SEED):
+def training_stream(seed, heldout_seed=HELDOUT_SEED, mul=False, surroundings=0.0):
     """Infinite iterator of training texts (prompt + answer + END_TEXT) at training difficulties.
 
     Any prompt that is in the held-out sets is rejected (exact match by hash), which matters at
-    small d where the space of prompts is small."""
+    small d where the space of prompts is small.
+
+    Options, both off by default (the stream is then exactly what it was before they existed):
+      mul: the mix is TRAIN_MIX_MUL (multiplication at a small weight) instead of TRAIN_MIX.
+      surroundings: the probability that a row's prompt is wrapped in surroundings (surround):
+        Markdown, a comment, a docstring, code or prose before it. The held-out filter hashes the
+        bare problem, never the wrapper, so a held-out problem is rejected in any surroundings."""
     banned = heldout_hashes(heldout_seed)
     rng = random.Random(f"train/{seed}")
-    fams, weights = zip(*TRAIN_MIX)
+    fams, weights = zip(*(TRAIN_MIX_MUL if mul else TRAIN_MIX))
     while True:
         family = rng.choices(fams, weights)[0]
         p, a = generate(family, rng.choice(TRAIN_D[family]), rng)
         if prompt_hash(p) not in banned:
+            if surroundings and rng.random() < surroundings:
+                p = surround(p, rng)[0]
             yield p + a + END_TEXT
 
 

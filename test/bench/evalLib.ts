@@ -25,10 +25,17 @@ function trainedFamilies(modelDir: string): Set<string> | undefined {
 }
 
 /** The held-out math sets the trainer excluded, exported by native/data/export_heldout.py: those of
- * the families the model was trained on, when its folder says. */
-export function loadHeldout(perSet: number, modelDir: string): { sets: HeldoutSet[]; trainDifficulties: Record<string, number[]> } {
-  const file = path.join(tmpDir('heldout'), 'heldout.json');
-  execFileSync(PYTHON, [path.join(REPO, 'native/data/export_heldout.py'), '--out', file, '--n', String(perSet)]);
+ * the families the model was trained on, when its folder says. With surroundings, the same problems
+ * each wrapped in surroundings (Markdown, a comment, a docstring, code or prose before it;
+ * math_tasks.export_surrounded), the answers unchanged. */
+export function loadHeldout(perSet: number, modelDir: string, surroundings = false): { sets: HeldoutSet[]; trainDifficulties: Record<string, number[]> } {
+  const file = path.join(tmpDir('heldout'), surroundings ? 'heldout-surroundings.json' : 'heldout.json');
+  if (surroundings) {
+    const script = 'import sys; sys.path.insert(0, sys.argv[1]); import math_tasks; math_tasks.export_surrounded(sys.argv[2], int(sys.argv[3]))';
+    execFileSync(PYTHON, ['-c', script, path.join(REPO, 'native/data'), file, String(perSet)]);
+  } else {
+    execFileSync(PYTHON, [path.join(REPO, 'native/data/export_heldout.py'), '--out', file, '--n', String(perSet)]);
+  }
   const data = JSON.parse(fs.readFileSync(file, 'utf8'));
   const families = trainedFamilies(modelDir);
   const keep = (family: string) => !families || families.has(family);
