@@ -121,6 +121,22 @@ class MathRowsTests(unittest.TestCase):
         self.assertGreater(n, 20)
 
 
+class SurroundingsTests(unittest.TestCase):
+    def test_math_surroundings_wrap_the_first_question_and_keep_the_problems(self):
+        mix, dw = {"ops": 1.0, "add": 1.0, "chain": 1.0}, [1.0, 1.0]
+        bare = T.math_texts(0, mix, dw)
+        wrapped = T.math_texts(0, mix, dw, surroundings=1.0)
+        for _ in range(300):
+            b, w = next(bare), next(wrapped)
+            self.assertEqual(len(b), len(w))
+            self.assertTrue(w[0][0].endswith(b[0][0]) and len(w[0][0]) > len(b[0][0]), (b[0][0], w[0][0]))
+            self.assertEqual([p[1:] for p in w], [p[1:] for p in b])  # the answers
+            self.assertEqual(w[1:], b[1:])
+        none = T.math_texts(0, mix, dw, surroundings=0.0)
+        again = T.math_texts(0, mix, dw)
+        self.assertEqual([next(none) for _ in range(200)], [next(again) for _ in range(200)])
+
+
 class FimRowsTests(unittest.TestCase):
     def test_fim_rows_hold_whole_examples_then_padding_and_resume(self):
         """fim_rows: each FIM row holds whole prefix-suffix-middle examples of one document window, then

@@ -99,7 +99,7 @@ def curriculum_stage(count, stage_problems, n_stages):
     return min(count // stage_problems + 1, n_stages)
 
 
-def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_problems=0, chain_recipe=None, ops_recipe=None):
+def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_problems=0, chain_recipe=None, ops_recipe=None, surroundings=0.0):
     """Like math_tasks.training_stream (same generators, same held-out exclusion, training
     difficulties only), but with the family mix and the weights of d = 1..len(d_weights) taken
     from the config. Yields each problem as [(question, answer), ...] (several for a chain
@@ -127,7 +127,12 @@ def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_pro
       "questions": "print" | "echo" | "latent" or a list of them}: questions in the middle of an
       ops program (math_tasks.ops_training_text, whose mode "questions" is) with probability p1
       for the first n1 problems (of any family), p2 for the next n2, ..., the last p after the
-      stages (curriculum_stage counts them); a list of modes goes by the same stages."""
+      stages (curriculum_stage counts them); a list of modes goes by the same stages.
+
+    surroundings (config math_surroundings, default 0): the fraction of problems whose first
+      question is put after realistic surroundings (math_tasks.surround: Markdown, a comment, a
+      docstring, code, prose), drawn from a generator of its own so that the problems themselves
+      are the same stream; the held-out exclusion checks the bare problem."""
     banned = math_tasks.heldout_hashes()
     families, fw = zip(*family_weights.items())
     assert all(d in math_tasks.TRAIN_D[f] for f in families for d in range(1, len(d_weights) + 1)), "d beyond the training range"
@@ -136,6 +141,7 @@ def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_pro
     style, per_chain = recipe.get("style", math_tasks.HELDOUT_CHAIN_STYLE), recipe.get("per_chain", False)
     recall = recipe.get("recall", {"problems": 0})
     count = chains = 0
+    around = random.Random(f"surround/{seed}")
     while True:
         k = curriculum_stage(count, stage_problems, len(d_weights))
         family = rng.choices(families, fw)[0]
@@ -158,6 +164,8 @@ def math_texts(seed, family_weights, d_weights, chain_extra_queries=0, stage_pro
             pairs = [math_tasks.generate(family, d, rng)]
         if math_tasks.prompt_hash(first_prompt(pairs)) not in banned:
             count += 1
+            if surroundings and around.random() < surroundings:
+                pairs = [(math_tasks.surround(pairs[0][0], around)[0], *pairs[0][1:]), *pairs[1:]]
             yield pairs
 
 
@@ -211,7 +219,7 @@ class MathStream:
         self.answers_only = data_cfg.get("math_loss", "all") == "answers"
         self.texts = math_texts(seed, data_cfg["math_families"], data_cfg["math_d_weights"],
                                 data_cfg.get("chain_extra_queries", 0), data_cfg.get("math_stage_problems", 0),
-                                data_cfg.get("chain_recipe"), data_cfg.get("ops_recipe"))
+                                data_cfg.get("chain_recipe"), data_cfg.get("ops_recipe"), data_cfg.get("math_surroundings", 0.0))
         if state:
             for _ in range(state["count"]):  # replay the generator (fast: ~50k texts/s)
                 next(self.texts)
