@@ -84,10 +84,8 @@ export class CompletionService {
     // A real request goes first: a background prefill in the worker's way stops within a chunk
     // (what it finished stays in the prompt cache, which this request then reuses).
     this.background?.cancel();
-    const cursor = cursorIn(doc, position);
-    const { prefixChars, suffixChars, beamWidth, minConfidence } = this.settings();
-    const { prefix, suffix } = cursorWindow(doc.getText(), cursor.offset, prefixChars, suffixChars);
-    const ctx: CursorContext = { linePrefix: cursor.linePrefix, lineSuffix: cursor.lineSuffix, multiline: spansLines(budget.multiline, cursor.lineSuffix) };
+    const { beamWidth, minConfidence } = this.settings();
+    const { prefix, suffix, ctx } = this.placeOf(doc, position, budget);
     const bar = barFor(minConfidence, budget.explicit === true);
     // An explicit request may pass a lower bar than the setting's: what only it passes is marked.
     const marked = (shown: Gated) => ({ confidence: shown.confidence, lowConfidence: minConfidence > 0 && shown.confidence < minConfidence });
@@ -145,10 +143,8 @@ export class CompletionService {
     const engine = this.host.engine();
     if (!engine || this.inFlight.size > 0 || this.background) return false;
     try {
-      const cursor = cursorIn(doc, position);
-      const { prefixChars, suffixChars, beamWidth } = this.settings();
-      const { prefix, suffix } = cursorWindow(doc.getText(), cursor.offset, prefixChars, suffixChars);
-      const ctx: CursorContext = { linePrefix: cursor.linePrefix, lineSuffix: cursor.lineSuffix, multiline: spansLines(budget.multiline, cursor.lineSuffix) };
+      const { prefix, suffix, ctx } = this.placeOf(doc, position, budget);
+      const { beamWidth } = this.settings();
       // No deadline: it runs until done or until a real request cancels it.
       const request = { ...ghostTextRequest({ prefix, suffix }, ctx, budget, beamWidth, Date.now(), this.limitsOf(engine)), deadline: undefined, prefillOnly: true };
       const handle = engine.generate(request, () => {});
@@ -162,6 +158,14 @@ export class CompletionService {
     } catch {
       return false;
     }
+  }
+
+  /** The prompt's window around the cursor and the cursor's line as post-processing sees it. */
+  private placeOf(doc: TextDocument, position: { line: number; character: number }, budget: DepthBudget): { prefix: string; suffix: string; ctx: CursorContext } {
+    const cursor = cursorIn(doc, position);
+    const { prefixChars, suffixChars } = this.settings();
+    const { prefix, suffix } = cursorWindow(doc.getText(), cursor.offset, prefixChars, suffixChars);
+    return { prefix, suffix, ctx: { linePrefix: cursor.linePrefix, lineSuffix: cursor.lineSuffix, multiline: spansLines(budget.multiline, cursor.lineSuffix) } };
   }
 
   private limitsOf(engine: EngineClient): ServingLimits {
