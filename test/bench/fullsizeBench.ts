@@ -35,6 +35,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { onnx } from 'onnx-proto';
 import { WeightDtype } from '../../native/model/manifest';
+import { availableMemoryBytes } from '../../server/engine/memory';
 import { PYTHON, REPO, tmpDir } from '../helpers/reference';
 import { LspFigures, measureLsp } from './fullsizeBenchLsp';
 import { CANCEL_PROMPT, CONTEXT_TOKENS, Figures, LONG_PROMPT } from './fullsizeBenchRun';
@@ -70,11 +71,6 @@ function timed(cmd: string, args: string[], env = process.env): Timed & { stdout
   if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr.slice(-4000)}`);
   const kb = /MAXRSS_KB=(\d+)/.exec(r.stderr);
   return { seconds, peakRssBytes: kb ? Number(kb[1]) * 1024 : null, stdout: r.stdout };
-}
-
-function memAvailableBytes(): number {
-  const m = /^MemAvailable:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
 }
 
 function folderBytes(dir: string): number {
@@ -215,7 +211,7 @@ function measureEngine(modelDir: string, threads: number, names: string[]): Reco
 /** The PyTorch reference (fp32) at r=4 on the same checkpoint: cli.py bench, last, when memory allows. */
 function measureReference(checkpoint: string): Figures {
   const wanted = process.env.FULLSIZE_REFERENCE;
-  const available = memAvailableBytes();
+  const available = availableMemoryBytes();
   if (wanted === '0') return { skipped: 'FULLSIZE_REFERENCE=0' };
   if (wanted !== '1' && available < REFERENCE_BYTES) {
     return { skipped: `MemAvailable ${(available / GiB).toFixed(1)} GiB < ${REFERENCE_BYTES / GiB} GiB (FULLSIZE_REFERENCE=1 forces it)` };
