@@ -17,6 +17,7 @@ import { TextTokenizer } from '../../server/engine/tokenizer';
 import { DepthBudget, Methods, PrefillParams, ServerStatus } from '../../server/protocol';
 import { DEFAULT_SETTINGS } from '../../server/lsp/settings';
 import { LspSession } from '../helpers/lspClient';
+import { processMemory } from './fullsizeBenchRun';
 
 export interface LspRequest {
   /** The character typed just before this request. */
@@ -142,12 +143,6 @@ class Report:
   return { text, typing };
 }
 
-function procStatus(pid: number): { rssBytes: number; hwmBytes: number } {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-  return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM') };
-}
-
 const CLK_TCK = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -242,7 +237,7 @@ async function oneLevel(s: LspSession, pid: number, tokenizer: TextTokenizer, le
     }
     if ((performance.now() - firstSent) / 1000 > CAP_S) break;
   }
-  return { level, steps, chars: text.length, promptTokens, waitSeconds: WAIT_S, prefillBusySeconds, cpuSecondsDuringWait, requests, toGhostSeconds, next, ...procStatus(pid) };
+  return { level, steps, chars: text.length, promptTokens, waitSeconds: WAIT_S, prefillBusySeconds, cpuSecondsDuringWait, requests, toGhostSeconds, next, ...processMemory(pid) };
 }
 
 /** Level 1 (4 iterations) and level 2 (8) through one server process on `modelDir`, each on a

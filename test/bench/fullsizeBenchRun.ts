@@ -15,13 +15,14 @@ import { TextGenerateRequest } from '../../server/engine/engine';
 import { GenerateResult } from '../../server/engine/generate';
 
 export type ProcessMemory = {
-  /** Resident now, and the peak so far, in bytes (/proc/self/status VmRSS, VmHWM). */
+  /** Resident now, and the peak so far, in bytes (/proc/<pid>/status VmRSS, VmHWM). */
   rssBytes: number;
   hwmBytes: number;
 };
 
-export function processMemory(): ProcessMemory {
-  const status = fs.readFileSync('/proc/self/status', 'utf8');
+/** This process's memory, or another's (`pid`). */
+export function processMemory(pid: number | 'self' = 'self'): ProcessMemory {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
   return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM') };
 }
