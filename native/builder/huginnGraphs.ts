@@ -8,8 +8,10 @@
 //
 // Activations have no batch axis: [S, h] for S new tokens. Each attention layer takes its past
 // keys/values as [P, H, D] (token-major, so the engine can pass a prefix of a preallocated
-// buffer without copying), an additive mask `attn_bias` [S, P+S], and returns only the S new
-// keys/values: outputs are copied on every run, so fetching the whole cache would be wasteful.
+// buffer without copying), an additive mask `attn_bias` [S, P+S], and returns the S new
+// keys/values. The whole [P+S, H, D] keys/values are outputs too (`present_*`, the Concat's own
+// result, so a run that does not fetch them pays nothing): on a GPU they stay there as the next
+// run's past (docs/architecture.md#devices).
 //
 // Weights by dtype: fp32 as is; fp16 for the block and adapter matmuls (embedding and LM head
 // fp32); int4 (4-bit blocks of 32) for those matmuls, the LM head and the embedding, whose rows
@@ -203,7 +205,7 @@ export class HuginnGraphWriter {
     g: Graph,
     x: string,
     t: ReturnType<typeof blockTensorNames>,
-    io: { pastKey: string; pastValue: string; newKey: string; newValue: string },
+    io: { pastKey: string; pastValue: string; newKey: string; newValue: string; presentKey: string; presentValue: string },
     shared: Shared,
   ): string {
     return g.scope('attn', () => {
@@ -222,8 +224,10 @@ export class HuginnGraphWriter {
       g.output(io.newValue, DataType.FLOAT, ['S', H, D], v);
       g.input(io.pastKey, DataType.FLOAT, ['P', H, D]);
       g.input(io.pastValue, DataType.FLOAT, ['P', H, D]);
-      const kAll = g.op('Concat', [io.pastKey, k], { axis: 0 });
-      const vAll = g.op('Concat', [io.pastValue, v], { axis: 0 });
+      const [kAll] = g.node('Concat', [io.pastKey, k], { attrs: { axis: 0 }, outputs: [io.presentKey] });
+      const [vAll] = g.node('Concat', [io.pastValue, v], { attrs: { axis: 0 }, outputs: [io.presentValue] });
+      g.exposeOutput(io.presentKey, DataType.FLOAT, ['T', H, D]);
+      g.exposeOutput(io.presentValue, DataType.FLOAT, ['T', H, D]);
       const qScaled = g.op('Mul', [g.op('Transpose', [q], { perm: [1, 0, 2] }), g.constFloat(1 / Math.sqrt(D))]);
       const scores = g.op('Add', [g.op('MatMul', [qScaled, g.op('Transpose', [kAll], { perm: [1, 2, 0] })]), shared.bias]);
       const probs = g.op('Softmax', [scores], { axis: -1 });
@@ -247,7 +251,14 @@ export class HuginnGraphWriter {
   private block(g: Graph, x: string, group: BlockGroup, i: number, layer: number, shared: Shared): string {
     return g.scope(`layers.${layer}`, () => {
       const t = blockTensorNames(group, i);
-      const io = { pastKey: `past_key.${layer}`, pastValue: `past_value.${layer}`, newKey: `new_key.${layer}`, newValue: `new_value.${layer}` };
+      const io = {
+        pastKey: `past_key.${layer}`,
+        pastValue: `past_value.${layer}`,
+        newKey: `new_key.${layer}`,
+        newValue: `new_value.${layer}`,
+        presentKey: `present_key.${layer}`,
+        presentValue: `present_value.${layer}`,
+      };
       const a = this.attention(g, this.rmsNorm(g, x, t.norm1, 'norm_1'), t, io, shared);
       const x2 = this.addNorm(g, a, x, t.norm2, 'norm_2');
       const m = this.mlp(g, this.rmsNorm(g, x2, t.norm3, 'norm_3'), t);

@@ -135,6 +135,12 @@ export class Graph {
     this.outputs.push(valueInfo(name, elemType, dims));
   }
 
+  /** Makes a value some node already writes under `name` a graph output, without an Identity
+   *  copy: a run that does not fetch it pays nothing for it. */
+  exposeOutput(name: string, elemType: number, dims: Dim[]): void {
+    this.outputs.push(valueInfo(name, elemType, dims));
+  }
+
   /** Adds a node; returns its output names (one by default). */
   node(
     opType: string,

@@ -122,11 +122,12 @@ export class Engine {
       seed: req.seed ?? 0,
       numLogits: req.ids.length,
       cancel,
-    });
+    }).finally(() => cache.releaseDevice());
     return req.ids.map((_, t) => logits.slice(t * V, (t + 1) * V));
   }
 
   async close(): Promise<void> {
+    this.prompts.clear();
     await this.model.release();
   }
 }

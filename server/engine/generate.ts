@@ -102,6 +102,8 @@ export async function generate(
     // Even a cancelled or timed-out request leaves a usable prefix: the prompt chunks it finished
     // (the cache rolls back only the unfinished one).
     if (prompts && d.cache === cache) prompts.release(cache, req.ids, key);
+    else cache.releaseDevice(); // GPU buffers are freed explicitly, never by the garbage collector
+    if (d.cache !== cache) d.cache.releaseDevice();
   }
   const { sink } = d;
   return {

@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as ort from 'onnxruntime-node';
 import { HuginnConfig, embedScale, initStd } from '../../native/model/config';
 import { LoadedManifest, readManifest } from '../../native/model/manifest';
-import { CacheShape, KvCache, KvStrategy, LayerKv } from './kvCache';
+import { CacheShape, DeviceRows, KvCache, KvStrategy, LayerKv } from './kvCache';
 import { checkMemory } from './memory';
 import { Rng } from './random';
 import { decideDevice } from './device';
@@ -23,12 +23,47 @@ export type StateInit = 'random' | 'zero';
  */
 export type Latent = Float32Array | ort.Tensor;
 
+/** The coda's logits, and its keys and values, which belong in the cache only for the state a
+ *  token ends with: `commit` writes them, `release` drops them (a no-op once committed). */
+export interface Decoded {
+  logits: Float32Array;
+  commit(): void;
+  release(): void;
+}
+
+/** A layer's keys and values [rows, H, D] in GPU buffers (a `present_*` or `kvFit` output). */
+class DeviceKv implements DeviceRows {
+  constructor(
+    readonly key: ort.Tensor,
+    readonly value: ort.Tensor,
+    readonly rows: number,
+    readonly bytes: number,
+    private readonly owner: HuginnModel,
+  ) {
+    owner.liveDeviceKv++;
+    owner.deviceKvBytes += bytes;
+    owner.peakDeviceKvBytes = Math.max(owner.peakDeviceKvBytes, owner.deviceKvBytes);
+  }
+
+  release(): void {
+    this.key.dispose();
+    this.value.dispose();
+    this.owner.liveDeviceKv--;
+    this.owner.deviceKvBytes -= this.bytes;
+  }
+}
+
 export class HuginnModel {
   readonly cfg: HuginnConfig;
   readonly cacheShape: CacheShape;
   private readonly codaTakesStart: boolean;
   /** GPU latents handed out and not yet disposed (tests hold it to 0 between forwards). */
   liveDeviceLatents = 0;
+  /** Device copies of KV layers not yet released (tests hold it to 0 once caches are dropped). */
+  liveDeviceKv = 0;
+  /** GPU memory those copies hold now, and at most so far (bench:gpu). */
+  deviceKvBytes = 0;
+  peakDeviceKvBytes = 0;
 
   private constructor(
     readonly manifest: LoadedManifest,
@@ -73,8 +108,8 @@ export class HuginnModel {
   }
 
   async release(): Promise<void> {
-    const { prelude, core, coda, readback } = this.sessions;
-    await Promise.all([prelude.release(), core.release(), coda.release(), readback?.release()]);
+    const { prelude, core, coda, readback, kvFit } = this.sessions;
+    await Promise.all([prelude.release(), core.release(), coda.release(), readback?.release(), kvFit?.release()]);
   }
 
   // --- latents ----------------------------------------------------------------------------------
@@ -127,7 +162,7 @@ export class HuginnModel {
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [ids.length]),
       ...this.positionFeeds(start, ids.length),
-      ...this.pastFeeds(cache.prelude, start),
+      ...(await this.pastFeeds(cache.prelude, start)),
     };
     const out = await runGraph(this.sessions, 'prelude', feeds);
     this.writeNew(cache.prelude, out, start, ids.length);
@@ -141,7 +176,7 @@ export class HuginnModel {
       state: this.latentFeed(state, count),
       injection: this.latentFeed(injection, count),
       ...this.positionFeeds(start, count, cache.skipMask(k, start)),
-      ...this.pastFeeds(layers, start),
+      ...(await this.pastFeeds(layers, start)),
     };
     const out = await runGraph(this.sessions, 'core', feeds);
     this.writeNew(layers, out, start, count);
@@ -151,7 +186,7 @@ export class HuginnModel {
   /** Decodes the state into logits [numLogits, V] for the last `numLogits` positions. The coda's
    *  KV rows are written only by `commit()`: an exit check decodes intermediate states, and only
    *  the state a token ends with belongs in the cache. */
-  async coda(state: Latent, start: number, count: number, numLogits: number, cache: KvCache): Promise<{ logits: Float32Array; commit: () => void }> {
+  async coda(state: Latent, start: number, count: number, numLogits: number, cache: KvCache): Promise<Decoded> {
     const feeds: Record<string, ort.Tensor> = {
       state: this.latentFeed(state, count),
       // Builds before builder version 3 take the count; later ones the first position.
@@ -159,10 +194,24 @@ export class HuginnModel {
         ? { logits_start: new ort.Tensor('int64', BigInt64Array.from([BigInt(count - numLogits)]), [1]) }
         : { num_logits: new ort.Tensor('int64', BigInt64Array.from([BigInt(numLogits)]), [1]) }),
       ...this.positionFeeds(start, count),
-      ...this.pastFeeds(cache.coda, start),
+      ...(await this.pastFeeds(cache.coda, start)),
     };
     const out = await runGraph(this.sessions, 'coda', feeds);
-    return { logits: out.logits.data as Float32Array, commit: () => this.writeNew(cache.coda, out, start, count) };
+    const present = this.sessions.deviceKv ? this.presentOf(out, cache.coda.length, start + count) : undefined;
+    let settled = false;
+    return {
+      logits: out.logits.data as Float32Array,
+      commit: () => {
+        if (settled) return;
+        settled = true;
+        this.writeNew(cache.coda, out, start, count, present);
+      },
+      release: () => {
+        if (settled) return;
+        settled = true;
+        for (const p of present ?? []) p.release();
+      },
+    };
   }
 
   // --- feeds ----------------------------------------------------------------------------------
@@ -179,20 +228,65 @@ export class HuginnModel {
     };
   }
 
-  private pastFeeds(layers: LayerKv[], len: number): Record<string, ort.Tensor> {
+  /** Each layer's first `len` rows: its device copy where one fits (docs/architecture.md#devices),
+   *  else from JS memory. */
+  private async pastFeeds(layers: LayerKv[], len: number): Promise<Record<string, ort.Tensor>> {
     const dims = [len, this.cfg.nHeads, this.cfg.headDim];
     const feeds: Record<string, ort.Tensor> = {};
-    layers.forEach((layer, i) => {
+    for (const [i, layer] of layers.entries()) {
+      const device = this.sessions.deviceKv ? await this.devicePast(layer, len) : undefined;
+      if (device) {
+        feeds[`past_key.${i}`] = device.key;
+        feeds[`past_value.${i}`] = device.value;
+        continue;
+      }
       const { key, value } = layer.past(len);
       feeds[`past_key.${i}`] = new ort.Tensor('float32', key, dims);
       feeds[`past_value.${i}`] = new ort.Tensor('float32', value, dims);
-    });
+    }
     return feeds;
   }
 
-  private writeNew(layers: LayerKv[], out: ort.InferenceSession.OnnxValueMapType, start: number, count: number): void {
+  /**
+   * A layer's device copy with exactly `len` rows: as it is when it has them, else trimmed to its
+   * valid rows and extended with the host's rows after them by one kvFit run on the GPU (what
+   * crosses is only those rows: rows filled for tokens that exited early, a beam's own rows).
+   * Undefined when no device row is reusable (the past then comes from the host).
+   */
+  private async devicePast(layer: LayerKv, len: number): Promise<DeviceKv | undefined> {
+    const device = layer.device;
+    const keep = Math.min(device?.valid ?? 0, len);
+    if (!device || keep === 0) return undefined;
+    const current = device.rows as DeviceKv;
+    if (keep === len && current.rows === len) return current;
+    const { key, value } = layer.past(len);
+    const r = layer.rowSize;
+    const tailDims = [len - keep, this.cfg.nHeads, this.cfg.headDim];
+    const out = await runGraph(this.sessions, 'kvFit', {
+      keep: new ort.Tensor('int64', BigInt64Array.from([BigInt(keep)]), [1]),
+      key: current.key,
+      value: current.value,
+      tail_key: new ort.Tensor('float32', key.subarray(keep * r), tailDims),
+      tail_value: new ort.Tensor('float32', value.subarray(keep * r), tailDims),
+    });
+    const fitted = new DeviceKv(out.key_out, out.value_out, len, len * r * 8, this);
+    layer.attachDevice(fitted);
+    return fitted;
+  }
+
+  /** The `present_*` outputs of a run as device copies of `layers` layers with `rows` rows. */
+  private presentOf(out: ort.InferenceSession.OnnxValueMapType, layers: number, rows: number): DeviceKv[] {
+    const bytes = rows * this.cacheShape.rowSize * 8;
+    return Array.from({ length: layers }, (_, i) => new DeviceKv(out[`present_key.${i}`], out[`present_value.${i}`], rows, bytes, this));
+  }
+
+  /** Writes a run's new rows to the host cache and, on a GPU, keeps its `present_*` outputs as the
+   *  layers' device copies (the copies the run was fed are released as they are replaced). */
+  private writeNew(layers: LayerKv[], out: ort.InferenceSession.OnnxValueMapType, start: number, count: number, present?: DeviceKv[]): void {
+    const device = present ?? (this.sessions.deviceKv ? this.presentOf(out, layers.length, start + count) : undefined);
     layers.forEach((layer, i) => {
       layer.write(start, count, out[`new_key.${i}`].data as Float32Array, out[`new_value.${i}`].data as Float32Array);
+      if (device) layer.attachDevice(device[i]);
     });
   }
 }

@@ -7,11 +7,25 @@
 // Core iterations: a token that ran fewer iterations than the one now running has no entry at
 // the deeper iteration. Such rows are filled on demand from that token's last iteration (the
 // official "latest" lookup), so attention at any depth always sees every earlier token.
+//
+// On a GPU a layer may also hold a device copy of its rows (DeviceRows, docs/architecture.md#devices):
+// the engine feeds it to the next run instead of uploading the past. This cache tracks how many of
+// its rows still equal the host's (`valid`): a truncation or an overwrite below them lowers it.
+
+/** A device copy of a layer's first `rows` rows (owned by the layer once attached). */
+export interface DeviceRows {
+  readonly rows: number;
+  /** Bytes of device memory it holds. */
+  readonly bytes: number;
+  release(): void;
+}
 
 export class LayerKv {
   key: Float32Array;
   value: Float32Array;
   rows = 0;
+  private dev: DeviceRows | undefined;
+  private devValid = 0;
 
   constructor(
     readonly rowSize: number,
@@ -36,9 +50,29 @@ export class LayerKv {
     this.value = value;
   }
 
+  /** The device copy and how many of its first rows equal the host's. */
+  get device(): { rows: DeviceRows; valid: number } | undefined {
+    return this.dev && { rows: this.dev, valid: this.devValid };
+  }
+
+  /** Takes `rows` (equal to the host's first rows.rows rows) as the device copy, releasing the old one. */
+  attachDevice(rows: DeviceRows): void {
+    if (rows.rows > this.rows) throw new Error(`device copy of ${rows.rows} rows, only ${this.rows} present`);
+    if (rows !== this.dev) this.dev?.release();
+    this.dev = rows;
+    this.devValid = rows.rows;
+  }
+
+  releaseDevice(): void {
+    this.dev?.release();
+    this.dev = undefined;
+    this.devValid = 0;
+  }
+
   /** Writes `count` rows at position `pos` (pos <= rows). */
   write(pos: number, count: number, key: Float32Array, value: Float32Array): void {
     if (pos > this.rows) throw new Error(`KV write at ${pos} leaves a gap after ${this.rows} rows`);
+    this.devValid = Math.min(this.devValid, pos);
     this.reserve(pos + count);
     this.key.set(key.subarray(0, count * this.rowSize), pos * this.rowSize);
     this.value.set(value.subarray(0, count * this.rowSize), pos * this.rowSize);
@@ -46,6 +80,7 @@ export class LayerKv {
   }
 
   copyRowFrom(src: LayerKv, pos: number): void {
+    this.devValid = Math.min(this.devValid, pos);
     this.reserve(pos + 1);
     const r = this.rowSize;
     this.key.set(src.key.subarray(pos * r, (pos + 1) * r), pos * r);
@@ -60,6 +95,7 @@ export class LayerKv {
 
   truncate(rows: number): void {
     this.rows = Math.min(this.rows, rows);
+    this.devValid = Math.min(this.devValid, rows);
   }
 
   get bytes(): number {
@@ -210,6 +246,17 @@ export class KvCache {
 
   private allLayers(): LayerKv[] {
     return [...this.prelude, ...this.coda, ...this.slots.values()];
+  }
+
+  /** Frees the device copies (a cache that is dropped must call it: GPU buffers are not
+   *  garbage-collected). The host rows stay usable. */
+  releaseDevice(): void {
+    for (const layer of this.allLayers()) layer.releaseDevice();
+  }
+
+  /** Device memory the device copies hold. */
+  get deviceBytes(): number {
+    return this.allLayers().reduce((a, l) => a + (l.device?.rows.bytes ?? 0), 0);
   }
 
   /** Reserved bytes. */

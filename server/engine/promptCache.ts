@@ -15,7 +15,10 @@ export class PromptCache {
   acquire(model: HuginnModel, ids: number[], strategy: KvStrategy, key: string): { cache: KvCache; reused: number } {
     const cache = this.cache;
     this.cache = undefined; // one request at a time owns it
-    if (!cache || key !== this.key || cache.strategy !== strategy) return { cache: model.newCache(strategy), reused: 0 };
+    if (!cache || key !== this.key || cache.strategy !== strategy) {
+      cache?.releaseDevice();
+      return { cache: model.newCache(strategy), reused: 0 };
+    }
     let n = 0;
     const limit = Math.min(this.ids.length, ids.length - 1, cache.length);
     while (n < limit && this.ids[n] === ids[n]) n++;
@@ -33,6 +36,7 @@ export class PromptCache {
   }
 
   clear(): void {
+    this.cache?.releaseDevice();
     this.cache = undefined;
     this.ids = [];
   }

@@ -4,7 +4,7 @@
 // per token, and cancellation lands between any two runs.
 import { CancelledError, CancelSignal, NEVER_CANCELLED, throwIfCancelled } from './cancel';
 import { AdaptiveExit, ExitEvaluator } from './exitRules';
-import { HuginnModel, Latent, StateInit } from './huginnModel';
+import { Decoded, HuginnModel, Latent, StateInit } from './huginnModel';
 import { KvCache } from './kvCache';
 
 export interface ForwardOptions {
@@ -51,6 +51,7 @@ export async function forwardChunk(model: HuginnModel, cache: KvCache, ids: numb
   // next iteration has replaced it, and whatever is left when the chunk ends, however it ends.
   let injection: Latent | undefined;
   let state: Latent | undefined;
+  let decoded: Decoded | undefined;
   try {
     throwIfCancelled(cancel);
     injection = await model.prelude(ids, start, cache);
@@ -58,13 +59,13 @@ export async function forwardChunk(model: HuginnModel, cache: KvCache, ids: numb
     state = initial;
     const evaluator = opts.exit && opts.exit.criterion !== 'none' ? new ExitEvaluator(opts.exit, initial, model.cfg.vocabSize, h) : undefined;
     const exitValues: number[] = [];
-    let decoded: { logits: Float32Array; commit: () => void } | undefined;
     let k = 0;
     while (k < opts.steps) {
       throwIfCancelled(cancel);
       const next: Latent = await model.core(state, injection, start, count, k, cache);
       model.dispose(state);
       state = next;
+      decoded?.release();
       decoded = undefined;
       k++;
       if (evaluator?.consulted(k - 1)) {
@@ -91,6 +92,7 @@ export async function forwardChunk(model: HuginnModel, cache: KvCache, ids: numb
     cache.truncate(start); // drop the rows of the unfinished chunk
     throw e;
   } finally {
+    decoded?.release(); // a no-op once committed
     model.dispose(state);
     model.dispose(injection);
   }
@@ -148,7 +150,9 @@ export async function measurePromptCost(model: HuginnModel): Promise<PromptCost>
   const ids = Array.from({ length: Math.min(16, model.cfg.blockSize - 1) }, (_, i) => i);
   const msPerToken = async (steps: number) => {
     const t0 = performance.now();
-    await forwardChunk(model, model.newCache(), ids, { steps, stateInit: 'zero', seed: 0, numLogits: 1 });
+    const cache = model.newCache();
+    await forwardChunk(model, cache, ids, { steps, stateInit: 'zero', seed: 0, numLogits: 1 });
+    cache.releaseDevice();
     return (performance.now() - t0) / ids.length;
   };
   await msPerToken(1);

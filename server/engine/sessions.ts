@@ -11,6 +11,17 @@ import { decideDevice, DeviceDecision, DevicePreference, fallbackLine, ortMessag
 export type { DevicePreference, Provider } from './device';
 
 export type GraphName = 'prelude' | 'core' | 'coda';
+/** The model's graphs and the device-only helpers (readback, kvFit). */
+type RunnableGraph = GraphName | 'readback' | 'kvFit';
+
+/** Bytes that crossed between the host and a GPU in graph runs (inputs fed from JS memory, outputs
+ *  returned to it), counted on a GPU provider only. */
+export interface Transfers {
+  toDevice: number;
+  toHost: number;
+  /** kvFit runs (a device copy trimmed or extended on the GPU). */
+  kvFits: number;
+}
 
 export interface ModelSessions {
   prelude: ort.InferenceSession;
@@ -33,6 +44,17 @@ export interface ModelSessions {
    */
   deviceState: boolean;
   readback?: ort.InferenceSession;
+  /**
+   * The KV cache stays on the GPU too: every attention layer's `present_*` output (its whole keys
+   * and values) is a GPU-buffer output, kept as the layer's device copy and fed as the next run's
+   * past; `kvFit` trims a device copy and appends rows from the host on the GPU (KvCache tracks
+   * which rows are still valid). On the CPU the `present_*` outputs are never fetched.
+   */
+  deviceKv: boolean;
+  kvFit?: ort.InferenceSession;
+  /** The outputs each graph run fetches. */
+  fetches: Record<GraphName, string[]>;
+  transfers: Transfers;
 }
 
 export interface SessionOptions {
@@ -44,6 +66,9 @@ export interface SessionOptions {
   /** On WebGPU, keep the latent state on the GPU across a token's iterations (default true; false
    *  sends it to the host after every run, as on the CPU: the tests compare the two). */
   deviceState?: boolean;
+  /** On WebGPU with the state there, keep the KV cache on the GPU too (default true; false feeds
+   *  the past from the host every run: the tests and bench:gpu compare the two). */
+  deviceKv?: boolean;
 }
 
 /**
@@ -69,12 +94,23 @@ export function sessionOptions(provider: Provider, threads: number): ort.Inferen
   };
 }
 
-/** On the GPU, the outputs that stay there: the next runs take them as they are. */
-const DEVICE_OUTPUTS: Record<GraphName, Record<string, ort.Tensor.DataLocation>> = {
-  prelude: { injection: 'gpu-buffer' },
-  core: { state_out: 'gpu-buffer' },
-  coda: {}, // logits and the new keys and values go to the host
-};
+/** On the GPU, the outputs that stay there: the next runs take them as they are. Logits and the
+ *  new keys and values go to the host (sampling, exit rules, the host cache). */
+function deviceOutputs(m: LoadedManifest, graph: GraphName, kv: boolean): Record<string, ort.Tensor.DataLocation> {
+  const c = m.parsedConfig;
+  const layers = { prelude: c.nLayersInPrelude, core: c.nLayersInRecurrentBlock, coda: c.nLayersInCoda }[graph];
+  const out: Record<string, ort.Tensor.DataLocation> = graph === 'prelude' ? { injection: 'gpu-buffer' } : graph === 'core' ? { state_out: 'gpu-buffer' } : {};
+  if (kv) for (let i = 0; i < layers; i++) out[`present_key.${i}`] = out[`present_value.${i}`] = 'gpu-buffer';
+  return out;
+}
+
+const isPresent = (name: string) => name.startsWith('present_');
+
+/** Builds from builder version 4 on output each layer's whole keys and values. */
+function hasPresentOutputs(m: LoadedManifest): boolean {
+  const version = Number(/\/(\d+)$/.exec(m.builder)?.[1] ?? 0);
+  return version >= 4;
+}
 
 /** y = x for a latent [S, h]: a GPU-buffer input read back as a CPU output. */
 function readbackGraph(): Uint8Array {
@@ -84,22 +120,43 @@ function readbackGraph(): Uint8Array {
   return g.encode();
 }
 
-async function createAll(m: LoadedManifest, opts: ort.InferenceSession.SessionOptions, deviceState = false) {
+/** A layer's device copy fitted to a run's past, on the GPU: its first `keep` rows, then `tail_*`
+ *  (the host's rows after them), as GPU-buffer outputs. */
+function kvFitGraph(): Uint8Array {
+  const g = new Graph('kvfit', new WeightsFile('unused.bin'));
+  const keep = g.input('keep', DataType.INT64, [1]);
+  for (const part of ['key', 'value']) {
+    const rows = g.input(part, DataType.FLOAT, ['P', 'H', 'D']);
+    const tail = g.input(`tail_${part}`, DataType.FLOAT, ['Q', 'H', 'D']);
+    const kept = g.op('Slice', [rows, g.constInt64([0]), keep, g.constInt64([0])]);
+    g.output(`${part}_out`, DataType.FLOAT, ['R', 'H', 'D'], g.op('Concat', [kept, tail], { axis: 0 }));
+  }
+  return g.encode();
+}
+
+/** The device-only helper graphs, by name (exported for the tests' placement check). */
+export const HELPER_GRAPHS = { readback: readbackGraph, kvFit: kvFitGraph };
+
+async function createAll(m: LoadedManifest, opts: ort.InferenceSession.SessionOptions, device: { state: boolean; kv: boolean } = { state: false, kv: false }) {
   // allSettled, not all: when one graph fails, the others must finish (and be released) before
   // the error propagates. A worker terminated while onnxruntime still completes a session in the
   // background aborts the whole process (the binding throws into a dead N-API environment).
   const graphs: GraphName[] = ['prelude', 'core', 'coda'];
-  const creating = graphs.map((g) => ort.InferenceSession.create(m.paths[g], deviceState ? { ...opts, preferredOutputLocation: DEVICE_OUTPUTS[g] } : opts));
-  if (deviceState) creating.push(ort.InferenceSession.create(readbackGraph(), opts));
+  const creating = graphs.map((g) => ort.InferenceSession.create(m.paths[g], device.state ? { ...opts, preferredOutputLocation: deviceOutputs(m, g, device.kv) } : opts));
+  creating.push(device.state ? ort.InferenceSession.create(readbackGraph(), opts) : Promise.resolve(undefined as unknown as ort.InferenceSession));
+  if (device.kv) creating.push(ort.InferenceSession.create(kvFitGraph(), { ...opts, preferredOutputLocation: { key_out: 'gpu-buffer', value_out: 'gpu-buffer' } }));
   const settled = await Promise.allSettled(creating);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
-    await Promise.all(settled.map((r) => (r.status === 'fulfilled' ? r.value.release().catch(() => undefined) : undefined)));
+    await Promise.all(settled.map((r) => (r.status === 'fulfilled' ? r.value?.release().catch(() => undefined) : undefined)));
     throw failed.reason;
   }
-  const [prelude, core, coda, readback] = settled.map((r) => (r as PromiseFulfilledResult<ort.InferenceSession>).value);
+  const [prelude, core, coda, readback, kvFit] = settled.map((r) => (r as PromiseFulfilledResult<ort.InferenceSession>).value);
   const files = { prelude: path.basename(m.paths.prelude), core: path.basename(m.paths.core), coda: path.basename(m.paths.coda) };
-  return { prelude, core, coda, files, deviceState, readback };
+  // Builds before builder version 4 have no present_* outputs; on the CPU they are not fetched.
+  const fetch = (s: ort.InferenceSession) => s.outputNames.filter((n) => device.kv || !isPresent(n));
+  const fetches = { prelude: fetch(prelude), core: fetch(core), coda: fetch(coda) };
+  return { prelude, core, coda, files, deviceState: device.state, readback, deviceKv: device.kv, kvFit, fetches, transfers: { toDevice: 0, toHost: 0, kvFits: 0 } };
 }
 
 /** `state float32[1,5,64]` for each feed. */
@@ -111,17 +168,28 @@ function describeFeeds(feeds: Record<string, ort.Tensor>): string {
 
 /** Runs one graph. onnxruntime's own error names neither the graph nor what it was fed; this one
  *  does: `core.onnx run failed: <message>; inputs: state float32[1,64], ...`. */
-export async function runGraph(sessions: ModelSessions, graph: GraphName | 'readback', feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
+export async function runGraph(sessions: ModelSessions, graph: RunnableGraph, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
   try {
     const session = sessions[graph];
-    if (!session) throw new Error('no read-back session: the state is not kept on the GPU');
-    return await session.run(feeds);
+    if (!session) throw new Error(`no ${graph} session: the ${graph === 'kvFit' ? 'KV cache' : 'state'} is not kept on the GPU`);
+    const onDevice = sessions.provider !== 'cpu';
+    if (onDevice) for (const t of Object.values(feeds)) if (t.location === 'cpu') sessions.transfers.toDevice += byteSize(t);
+    const out = graph === 'readback' || graph === 'kvFit' ? await session.run(feeds) : await session.run(feeds, sessions.fetches[graph]);
+    if (onDevice) for (const t of Object.values(out)) if (t.location === 'cpu') sessions.transfers.toHost += byteSize(t);
+    if (graph === 'kvFit') sessions.transfers.kvFits++;
+    return out;
   } catch (e) {
     // onnxruntime's messages can span lines; the error stays one line (logs, the status bar).
     const message = String((e as Error)?.message ?? e).replace(/\s*\n\s*/g, ' ');
-    const file = graph === 'readback' ? 'the read-back graph' : sessions.files[graph];
+    const file = graph === 'readback' ? 'the read-back graph' : graph === 'kvFit' ? 'the KV-fit graph' : sessions.files[graph];
     throw new Error(`${file} run failed: ${message}; inputs: ${describeFeeds(feeds)}`, { cause: e });
   }
+}
+
+/** A CPU tensor's data size in bytes. */
+function byteSize(t: ort.Tensor): number {
+  const data = t.data as ArrayBufferView | string[];
+  return ArrayBuffer.isView(data) ? data.byteLength : 0;
 }
 
 export class ModelLoadError extends Error {}
@@ -138,7 +206,9 @@ export async function createSessions(m: LoadedManifest, so: SessionOptions = {})
       if ((process.env[FAIL_SESSIONS_ENV] ?? '').split(',').includes(provider)) {
         throw new Error(`session creation refused (${FAIL_SESSIONS_ENV}=${process.env[FAIL_SESSIONS_ENV]})`);
       }
-      const sessions = await createAll(m, sessionOptions(provider, threads), provider === 'webgpu' && so.deviceState !== false);
+      const state = provider === 'webgpu' && so.deviceState !== false;
+      const kv = state && so.deviceKv !== false && hasPresentOutputs(m);
+      const sessions = await createAll(m, sessionOptions(provider, threads), { state, kv });
       return { ...sessions, provider, adapter: decision.adapter?.name };
     } catch (e) {
       fallbackReason = fallbackLine([...(decision.passedOver ?? []), `${PROVIDER_NAMES[provider]} unavailable: ${ortMessage((e as Error).message)}`]);

@@ -2,10 +2,11 @@
 // spawns it) on the built full-size model, the way a user meets it. Per depth level: open a
 // ~2,000-character Python file, send recurrent/prefill at its end with the level's budget (as the
 // client does 600 ms after the user pauses), let the file stay open FULLSIZE_LSP_WAIT_S (60 s),
-// then type one character at the end and ask for an inline completion. The figure is the time
-// from that request to the first non-empty ghost text; when an answer is empty (the time cap
-// passed before the model finished), the user types the next character and the editor asks again,
-// up to FULLSIZE_LSP_CAP_S. After the first ghost text, one more keystroke measures a request
+// then type one character at the end and ask for an inline completion with the client's budget at
+// that level (default settings: 2 s cap). The figures are the time from that request to the first
+// answer the model generated tokens for, and to the first non-empty ghost text (random weights
+// write bytes that post-processing cuts); when an answer is empty, the user types the next
+// character and the editor asks again, up to FULLSIZE_LSP_CAP_S. After the first ghost text, one more keystroke measures a request
 // whose prompt is already cached. The server's CPU time is sampled every second of the wait, to
 // see how long the background prefill ran. FULLSIZE_LSP_PROMPT_TOKENS=N keeps only the file's
 // last lines that make a prompt of at most N tokens (the prompt's length, not its characters,
@@ -14,7 +15,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { TextTokenizer } from '../../server/engine/tokenizer';
-import { DepthBudget, Methods, PrefillParams, ServerStatus } from '../../server/protocol';
+import { DEFAULT_BUDGET, DepthBudget, Methods, PrefillParams, ProgressParams, ServerStatus } from '../../server/protocol';
 import { DEFAULT_SETTINGS } from '../../server/lsp/settings';
 import { LspSession } from '../helpers/lspClient';
 import { processMemory } from './fullsizeBenchRun';
@@ -28,6 +29,8 @@ export interface LspRequest {
   /** Generated tokens behind the shown text and their mean iterations (the item's compute map). */
   tokens: number;
   meanIterations: number | null;
+  /** Tokens the model generated for the request (its progress notifications), shown or not. */
+  generated: number;
 }
 
 export interface LspLevel {
@@ -44,6 +47,10 @@ export interface LspLevel {
   requests: LspRequest[];
   /** From the first request sent to the first non-empty answer; null when none came within the cap. */
   toGhostSeconds: number | null;
+  /** From the first request sent to the first answer the model generated tokens for, shown or not
+   *  (random weights write bytes that post-processing cuts: this is when a trained model's ghost
+   *  text would show); null when none came within the cap. */
+  toAnswerSeconds: number | null;
   /** The keystroke after the first ghost text (its prompt cached but for the last tokens). */
   next?: LspRequest;
   rssBytes: number;
@@ -168,7 +175,7 @@ function lastLinesWithin(text: string, tokenizer: TextTokenizer, tokens: number)
   return lines.slice(from).join('\n');
 }
 
-async function oneLevel(s: LspSession, pid: number, tokenizer: TextTokenizer, level: number, steps: number, variant: 0 | 1, log: (l: string) => void): Promise<LspLevel> {
+async function oneLevel(s: LspSession, pid: number, tokenizer: TextTokenizer, level: number, steps: number, variant: 0 | 1, log: (l: string) => void, progress: ProgressParams[]): Promise<LspLevel> {
   const file = pythonFile(variant);
   const text = PROMPT_TOKENS ? lastLinesWithin(file.text, tokenizer, PROMPT_TOKENS) : file.text;
   const typing = file.typing;
@@ -176,8 +183,8 @@ async function oneLevel(s: LspSession, pid: number, tokenizer: TextTokenizer, le
   const lines = text.split('\n');
   const line = lines.length - 1;
   let character = lines[line].length;
-  // 8 tokens: a typical ghost line (random weights never end a line by themselves).
-  const budget: DepthBudget = { level, steps, exitThreshold: 1e-3, maxTokens: 8, timeCapMs: 10_000, multiline: false };
+  // The client's budget at this level with the default settings (typing, mid-expression: one line).
+  const budget: DepthBudget = { level, steps, exitThreshold: DEFAULT_BUDGET.exitThreshold, maxTokens: DEFAULT_BUDGET.maxTokens, timeCapMs: DEFAULT_BUDGET.timeCapMs, multiline: false };
   const promptTokens = 1 + tokenizer.encodeUntrusted(text).length;
 
   const opened = performance.now();
@@ -206,6 +213,7 @@ async function oneLevel(s: LspSession, pid: number, tokenizer: TextTokenizer, le
     s.insert(uri, line, character, ch);
     character += 1;
     const t = performance.now();
+    progress.length = 0;
     const answer = await s.complete(uri, line, character, budget);
     const seconds = (performance.now() - t) / 1000;
     const item = answer.items[0];
@@ -216,17 +224,20 @@ async function oneLevel(s: LspSession, pid: number, tokenizer: TextTokenizer, le
       text: item?.insertText ?? '',
       tokens: tokens.length,
       meanIterations: tokens.length ? tokens.reduce((a, b) => a + b.iterations, 0) / tokens.length : null,
+      generated: Math.max(0, ...progress.filter((p) => p.uri === uri).map((p) => p.tokens)),
     };
   };
   const requests: LspRequest[] = [];
   const firstSent = performance.now();
   let toGhostSeconds: number | null = null;
+  let toAnswerSeconds: number | null = null;
   let next: LspRequest | undefined;
   const chars = [...typing];
   while (chars.length > 0) {
     const req = await keystroke(chars.shift()!);
     requests.push(req);
-    log(`lsp level ${level}: request ${requests.length} (typed ${JSON.stringify(req.typed)}): ${req.seconds.toFixed(2)} s, ${JSON.stringify(req.text)}`);
+    log(`lsp level ${level}: request ${requests.length} (typed ${JSON.stringify(req.typed)}): ${req.seconds.toFixed(2)} s, ${req.generated} tokens, ${JSON.stringify(req.text)}`);
+    if (req.generated > 0) toAnswerSeconds ??= (performance.now() - firstSent) / 1000;
     if (req.text !== '') {
       toGhostSeconds = (performance.now() - firstSent) / 1000;
       if (chars.length > 0) {
@@ -237,7 +248,7 @@ async function oneLevel(s: LspSession, pid: number, tokenizer: TextTokenizer, le
     }
     if ((performance.now() - firstSent) / 1000 > CAP_S) break;
   }
-  return { level, steps, chars: text.length, promptTokens, waitSeconds: WAIT_S, prefillBusySeconds, cpuSecondsDuringWait, requests, toGhostSeconds, next, ...processMemory(pid) };
+  return { level, steps, chars: text.length, promptTokens, waitSeconds: WAIT_S, prefillBusySeconds, cpuSecondsDuringWait, requests, toGhostSeconds, toAnswerSeconds, next, ...processMemory(pid) };
 }
 
 /** Level 1 (4 iterations) and level 2 (8) through one server process on `modelDir`, each on a
@@ -257,7 +268,9 @@ export async function measureLsp(modelDir: string, work: string, log: (l: string
     const loadSeconds = (performance.now() - t0) / 1000;
     if (ready.state !== 'ready') return { skipped: `the server did not load the model: ${ready.message}`, levels: [] };
     log(`lsp: server ready in ${loadSeconds.toFixed(1)} s (${ready.device}, ${ready.dtype})`);
-    const levels = [await oneLevel(s, pid, tokenizer, 1, 4, 0, log), await oneLevel(s, pid, tokenizer, 2, 8, 1, log)];
+    const progress: ProgressParams[] = [];
+    s.conn.onNotification(Methods.progress, (p: ProgressParams) => void progress.push(p));
+    const levels = [await oneLevel(s, pid, tokenizer, 1, 4, 0, log, progress), await oneLevel(s, pid, tokenizer, 2, 8, 1, log, progress)];
     const status = (await s.conn.sendRequest(Methods.getStatus)) as ServerStatus;
     return { loadSeconds, beamWidth: DEFAULT_SETTINGS.beamWidth, levels, status };
   } catch (e) {

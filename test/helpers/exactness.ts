@@ -36,10 +36,14 @@ export async function engineLogits(model: HuginnModel, ids: number[], steps: num
   const cache = model.newCache();
   const rows: Float32Array[] = [];
   const opts = { steps, stateInit: 'zero' as const, seed: 0 };
-  const first = await forwardChunk(model, cache, ids.slice(0, prefill), { ...opts, numLogits: prefill });
-  for (let t = 0; t < prefill; t++) rows.push(first.logits.slice(t * V, (t + 1) * V));
-  for (let t = prefill; t < ids.length; t++) {
-    rows.push((await forwardChunk(model, cache, [ids[t]], { ...opts, numLogits: 1 })).logits);
+  try {
+    const first = await forwardChunk(model, cache, ids.slice(0, prefill), { ...opts, numLogits: prefill });
+    for (let t = 0; t < prefill; t++) rows.push(first.logits.slice(t * V, (t + 1) * V));
+    for (let t = prefill; t < ids.length; t++) {
+      rows.push((await forwardChunk(model, cache, [ids[t]], { ...opts, numLogits: 1 })).logits);
+    }
+    return rows;
+  } finally {
+    cache.releaseDevice();
   }
-  return rows;
 }

@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { KvCache, parseKvStrategy } from '../../server/engine/kvCache';
+import { DeviceRows, KvCache, parseKvStrategy } from '../../server/engine/kvCache';
 
 const shape = { preludeLayers: 1, coreLayers: 2, codaLayers: 1, rowSize: 2 };
 
@@ -76,5 +76,44 @@ describe('KV cache', function () {
     cache.restoreRows(a);
     assert.deepStrictEqual(cache.iterationsPerToken, [3, 2]);
     assert.deepStrictEqual(rowsOf(), withA);
+  });
+
+  describe('device copies (the bookkeeping; the GPU path itself runs in webgpu.test.ts)', function () {
+    /** A stand-in for a GPU buffer's copy of `rows` rows that records its release. */
+    const released: number[] = [];
+    const copy = (rows: number): DeviceRows => ({ rows, bytes: rows * 16, release: () => released.push(rows) });
+
+    it('counts as valid only the rows the host has not changed since', function () {
+      const cache = new KvCache(shape, 'full');
+      for (let pos = 0; pos < 4; pos++) runToken(cache, pos, 2);
+      const [layer] = cache.coreLayers(0, 4);
+      layer.attachDevice(copy(4));
+      assert.deepStrictEqual(layer.device?.valid, 4);
+      runToken(cache, 4, 2); // appending leaves the copy's rows as they were
+      assert.strictEqual(layer.device?.valid, 4);
+      cache.truncate(3); // a rollback
+      assert.strictEqual(layer.device?.valid, 3);
+      layer.write(1, 1, new Float32Array(2), new Float32Array(2)); // an overwrite (a reused slot, restored beam rows)
+      assert.strictEqual(layer.device?.valid, 1);
+      assert.throws(() => layer.attachDevice(copy(9)), /device copy of 9 rows, only 2 present/);
+    });
+
+    it('a replaced or dropped copy is released, once', function () {
+      released.length = 0;
+      const cache = new KvCache(shape, 'full');
+      for (let pos = 0; pos < 3; pos++) runToken(cache, pos, 2);
+      const [a, b] = cache.coreLayers(1, 3);
+      a.attachDevice(copy(2));
+      a.attachDevice(copy(3)); // a run's present_* output replaces the copy it was fed
+      b.attachDevice(copy(1));
+      assert.deepStrictEqual(released, [2]);
+      assert.strictEqual(cache.deviceBytes, (3 + 1) * 16);
+      cache.releaseDevice();
+      assert.deepStrictEqual(released, [2, 3, 1]);
+      assert.strictEqual(cache.deviceBytes, 0);
+      assert.strictEqual(a.device, undefined);
+      cache.releaseDevice();
+      assert.deepStrictEqual(released, [2, 3, 1]);
+    });
   });
 });

@@ -4,7 +4,7 @@ import { ModelSessions, runGraph } from '../../server/engine/sessions';
 
 describe('runGraph', function () {
   const failing = { run: () => Promise.reject(new Error('Got invalid dimensions for input: state\n index: 1 Got: 32 Expected: 64')) } as unknown as ort.InferenceSession;
-  const sessions = { prelude: failing, core: failing, coda: failing, files: { prelude: 'prelude.onnx', core: 'core.onnx', coda: 'coda.onnx' }, provider: 'cpu' } as ModelSessions;
+  const sessions = { prelude: failing, core: failing, coda: failing, files: { prelude: 'prelude.onnx', core: 'core.onnx', coda: 'coda.onnx' }, provider: 'cpu', fetches: { prelude: [], core: [], coda: ['logits'] }, transfers: { toDevice: 0, toHost: 0, kvFits: 0 } } as unknown as ModelSessions;
 
   it("names the graph's file and each input's name, type and shape", async function () {
     const feeds = {

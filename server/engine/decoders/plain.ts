@@ -23,6 +23,7 @@ export async function decodePlain(d: Decoding, prefill: ForwardResult): Promise<
     if (outOfRoom(d)) return { tokenLogProbs };
     const token = sink.ids[sink.ids.length - 1];
     if (req.useCache === false) {
+      d.cache.releaseDevice();
       d.cache = model.newCache();
       ({ logits, iterations } = await forwardChunk(model, d.cache, [...req.ids, ...sink.ids], base));
     } else {
