@@ -47,8 +47,6 @@ const DECODE_TOKENS = Number(process.env.FULLSIZE_DECODE_TOKENS ?? 4);
 /** Intra-op thread counts the thread figures compare (each one not THREADS is one more child). */
 const THREAD_COUNTS = [1, 2];
 const THREAD_MEASUREMENTS = ['decode r=4', 'prompt r=8', 'prompt r=4', 'ghost text r=4', 'ghost text r=4 greedy', 'ghost text r=4 no exit'];
-/** The language server's engine runs this many intra-op threads (server/lsp/modelHost.ts). */
-const SERVER_THREADS = 1;
 /** What the fp32 reference needs resident at this size (measured 16.0 GiB) plus room. */
 const REFERENCE_BYTES = 17 * GiB;
 const PY_ENV = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: String(THREADS), RC_TORCH_THREADS: String(THREADS) };
@@ -347,7 +345,7 @@ function modelRows(m: DtypeResult, bandwidth: number, reference: Figures): Row[]
  *  pass (from the engine's prompt tokens/s at the server's thread count). */
 function lspRows(lsp: LspFigures, int4: DtypeResult | undefined): Row[] {
   if (lsp.skipped) return [['language server', `skipped: ${lsp.skipped}`, '', '']];
-  const rows: Row[] = [['language server load (initialize -> ready)', `${sec(lsp.loadSeconds)}, beam width ${lsp.beamWidth}, ${SERVER_THREADS} intra-op thread, device cpu`, '', '']];
+  const rows: Row[] = [['language server load (initialize -> ready)', `${sec(lsp.loadSeconds)}, beam width ${lsp.beamWidth}, ${lsp.threads} intra-op thread(s), device cpu`, '', '']];
   for (const l of lsp.levels) {
     const name = `language server level ${l.level} (${l.steps} iterations)`;
     const first = l.requests[0];
@@ -370,13 +368,14 @@ function lspRows(lsp: LspFigures, int4: DtypeResult | undefined): Row[] {
       const n = l.next;
       rows.push([`${name}: the next keystroke (prompt cached)`, `${sec(n.seconds)}, ghost text ${n.text ? `${JSON.stringify(n.text)} (${n.tokens} tokens)` : 'EMPTY'}`, '', '']);
     }
-    const rate = int4 ? ((THREADS === SERVER_THREADS ? int4.engine : int4.threads[SERVER_THREADS])?.[`prompt r=${l.steps}`]?.tokensPerSecond as number | undefined) : undefined;
+    const serverThreads = lsp.threads ?? THREADS;
+    const rate = int4 ? ((THREADS === serverThreads ? int4.engine : int4.threads[serverThreads])?.[`prompt r=${l.steps}`]?.tokensPerSecond as number | undefined) : undefined;
     const prefill = l.prefillBusySeconds === null ? `still running after ${sec(l.waitSeconds)}` : `finished within ${Math.max(1, Math.ceil(l.prefillBusySeconds))} s after it was sent`;
     let estimate = '';
     if (rate) {
       const done = l.prefillBusySeconds === null ? Math.min(l.promptTokens, Math.round(rate * l.cpuSecondsDuringWait)) : l.promptTokens;
       const left = l.promptTokens - done;
-      estimate = `; estimated from ${rate.toFixed(2)} prompt tokens/s (${SERVER_THREADS} thread, r=${l.steps}): ${done} done in the wait, ${left} left = ${sec(left / rate)} of prompt pass after the first keystroke`;
+      estimate = `; estimated from ${rate.toFixed(2)} prompt tokens/s (${serverThreads} thread(s), r=${l.steps}): ${done} done in the wait, ${left} left = ${sec(left / rate)} of prompt pass after the first keystroke`;
     }
     rows.push([`${name}: prompt and background prefill`, `${l.promptTokens} prompt tokens (${l.chars} characters); background prefill ${prefill} (${l.cpuSecondsDuringWait.toFixed(0)} CPU s)${estimate}`, '', '']);
     rows.push([`${name}: server resident after (VmRSS / VmHWM)`, `${gib(l.rssBytes)} / ${gib(l.hwmBytes)}`, '', '']);

@@ -14,6 +14,7 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { intraOpThreads } from '../../server/engine/huginnModel';
 import { TextTokenizer } from '../../server/engine/tokenizer';
 import { DEFAULT_BUDGET, DepthBudget, Methods, PrefillParams, ProgressParams, ServerStatus } from '../../server/protocol';
 import { DEFAULT_SETTINGS } from '../../server/lsp/settings';
@@ -60,6 +61,8 @@ export interface LspLevel {
 export interface LspFigures {
   skipped?: string;
   loadSeconds?: number;
+  /** The server engine's intra-op threads (it picks them by the model's size: intraOpThreads). */
+  threads?: number;
   beamWidth?: number;
   levels: LspLevel[];
   status?: ServerStatus;
@@ -272,7 +275,8 @@ export async function measureLsp(modelDir: string, work: string, log: (l: string
     s.conn.onNotification(Methods.progress, (p: ProgressParams) => void progress.push(p));
     const levels = [await oneLevel(s, pid, tokenizer, 1, 4, 0, log, progress), await oneLevel(s, pid, tokenizer, 2, 8, 1, log, progress)];
     const status = (await s.conn.sendRequest(Methods.getStatus)) as ServerStatus;
-    return { loadSeconds, beamWidth: DEFAULT_SETTINGS.beamWidth, levels, status };
+    const threads = intraOpThreads(fs.statSync(path.join(modelDir, 'weights.bin')).size);
+    return { loadSeconds, threads, beamWidth: DEFAULT_SETTINGS.beamWidth, levels, status };
   } catch (e) {
     return { skipped: `failed: ${(e as Error).message.split('\n')[0]}; server log: ${s.logs.join('').slice(-500)}`, levels: [] };
   } finally {
