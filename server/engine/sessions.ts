@@ -154,8 +154,8 @@ async function createAll(m: LoadedManifest, opts: ort.InferenceSession.SessionOp
   const [prelude, core, coda, readback, kvFit] = settled.map((r) => (r as PromiseFulfilledResult<ort.InferenceSession>).value);
   const files = { prelude: path.basename(m.paths.prelude), core: path.basename(m.paths.core), coda: path.basename(m.paths.coda) };
   // Builds before builder version 4 have no present_* outputs; on the CPU they are not fetched.
-  const fetch = (s: ort.InferenceSession) => s.outputNames.filter((n) => device.kv || !isPresent(n));
-  const fetches = { prelude: fetch(prelude), core: fetch(core), coda: fetch(coda) };
+  const outputsOf = (s: ort.InferenceSession) => s.outputNames.filter((n) => device.kv || !isPresent(n));
+  const fetches = { prelude: outputsOf(prelude), core: outputsOf(core), coda: outputsOf(coda) };
   return { prelude, core, coda, files, deviceState: device.state, readback, deviceKv: device.kv, kvFit, fetches, transfers: { toDevice: 0, toHost: 0, kvFits: 0 } };
 }
 
