@@ -1,7 +1,7 @@
 """Collect permissively licensed source code that is already on this machine (offline).
 
-Sources (see SOURCES and node_sources()): Python's standard library (PSF-2.0), numpy and pygments
-from Debian (BSD), and JavaScript/TypeScript from the packages in <repo>/node_modules named in
+Sources (see SOURCES and node_sources()): Python's standard library (PSF-2.0), numpy, pygments,
+torch, sympy and mpmath from Debian (BSD), and JavaScript/TypeScript from the packages in <repo>/node_modules named in
 npm_sources.txt whose package.json licence is MIT, ISC, Apache-2.0 or BSD-*. Filters: code
 extensions only, no `.min.*`, no file over 200 KB, no line over 1000 characters or mean line over
 200 (minified or generated), UTF-8 only, exact duplicates (by content hash) dropped keeping the
@@ -52,6 +52,14 @@ SOURCES = [
      "/usr/share/doc/python3-numpy/copyright"),
     ("pygments", "/usr/lib/python3/dist-packages/pygments", ["**/*.py"], "BSD-2-Clause",
      "/usr/share/doc/python3-pygments/copyright"),
+    # PyTorch's Python side and the two math libraries python3-torch depends on: wherever the
+    # trainer runs, they are installed with it.
+    ("torch", "/usr/lib/python3/dist-packages/torch", ["**/*.py"], "BSD-3-Clause",
+     "/usr/share/doc/python3-torch/copyright (Files: *)"),
+    ("sympy", "/usr/lib/python3/dist-packages/sympy", ["**/*.py"], "BSD-3-Clause",
+     "/usr/share/doc/python3-sympy/copyright (Files: *)"),
+    ("mpmath", "/usr/lib/python3/dist-packages/mpmath", ["**/*.py"], "BSD-3-Clause",
+     "/usr/share/doc/python3-mpmath/copyright (Files: *)"),
 ]
 
 

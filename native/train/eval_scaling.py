@@ -2,6 +2,7 @@
 (math_tasks.heldout_sets) for several recurrence counts r, zero initial state (init_scale 0).
 
   /usr/bin/python3 native/train/eval_scaling.py CHECKPOINT_DIR [--r 1,2,4,8,16,32] [--n 200] [--json FILE]
+      [--surroundings]   (each set also in surroundings: math_tasks.heldout_surrounded_sets)
 
 For the trainer's pilots only (the product's evaluation runs on the ONNX engine). Prompts are
 <|begin_text|> + prompt, as training rows start with it.
@@ -80,6 +81,7 @@ def main(argv=None):
     ap.add_argument("--families", default=",".join(math_tasks.FAMILIES))
     ap.add_argument("--fp32", action="store_true", help="float32 instead of bf16 autocast (bf16 is faster only on CPUs with bf16 instructions)")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--surroundings", action="store_true", help="each set also with its problems in surroundings")
     a = ap.parse_args(argv)
     torch.set_num_threads(2)
     rs = sorted(int(r) for r in a.r.split(","))
@@ -87,15 +89,18 @@ def main(argv=None):
     tok = Tokenizer(os.path.join(a.checkpoint, "tokenizer.json"))
     families = a.families.split(",")
     results, stops = [], stop_tokens(tok)
-    print(f"{'set':10s} chance " + " ".join(f"r={r:<4d}" for r in rs), flush=True)
+    print(f"{'set':14s} chance " + " ".join(f"r={r:<4d}" for r in rs), flush=True)
+    surrounded = math_tasks.heldout_surrounded_sets(n=a.n) if a.surroundings else {}
     for (family, d), items in math_tasks.heldout_sets().items():
         if family not in families:
             continue
         items = items[:a.n]
-        acc = accuracy_by_r(model, tok, items, rs, not a.fp32, stops)
         chance = math_tasks.chance_accuracy(family, items)
-        results.append({"family": family, "d": d, "n": len(items), "chance": chance, "acc": {str(r): acc[r] for r in rs}})
-        print(f"{family + ' d=' + str(d):10s} {100 * chance:5.1f}  " + " ".join(f"{100 * acc[r]:5.1f} " for r in rs), flush=True)
+        variants = [("", items)] + ([(" wrapped", [(w, ans) for w, ans, _ in surrounded[(family, d)]])] if a.surroundings else [])
+        for label, cases in variants:
+            acc = accuracy_by_r(model, tok, cases, rs, not a.fp32, stops)
+            results.append({"family": family, "d": d, "surroundings": bool(label), "n": len(cases), "chance": chance, "acc": {str(r): acc[r] for r in rs}})
+            print(f"{family + ' d=' + str(d) + label:14s} {100 * chance:5.1f}  " + " ".join(f"{100 * acc[r]:5.1f} " for r in rs), flush=True)
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"checkpoint": a.checkpoint, "r": rs, "results": results}, f, indent=1)

@@ -2,8 +2,8 @@
 // aside): the unit tests hold the line scanner, the cursor kinds and the scoring to fixed cases.
 //
 // Sources: real, permissively licensed code that the default model's training corpus does not
-// contain (native/data/DATA_CARD.md: the corpus is Python 3.11's standard library, numpy, pygments
-// and the npm packages native/data/npm_sources.txt names):
+// contain (native/data/DATA_CARD.md: the corpus is Python 3.11's standard library, numpy, pygments,
+// torch, sympy, mpmath and the npm packages native/data/npm_sources.txt names):
 //   python      requests 2.28.1 (Debian python3-requests 2.28.1+dfsg-1, Apache-2.0) and attrs 22.2.0
 //               (Debian python3-attr 22.2.0-1, MIT), from /usr/lib/python3/dist-packages
 //   typescript  vega-lite 6.4.3 (npm, BSD-3-Clause): src/**/*.ts
