@@ -151,7 +151,9 @@ class FimRowsTests(unittest.TestCase):
             x, y, is_math = b.next()
             assert not is_math.any()
             for row, target in zip(x.tolist(), y.tolist()):
-                body = row[1:]
+                # the row's tokens and the last target: an example that fills the row exactly has
+                # its <|end_text|> only in the targets
+                body = (row + target[-1:])[1:]
                 n = len(body)
                 while body[n - 1] == pad:
                     n -= 1
