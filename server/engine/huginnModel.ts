@@ -33,15 +33,18 @@ export interface Decoded {
 
 /** A layer's keys and values [rows, H, D] in GPU buffers (a `present_*` or `kvFit` output). */
 class DeviceKv implements DeviceRows {
+  /** float32 keys and values of `rows` rows. */
+  readonly bytes: number;
+
   constructor(
     readonly key: ort.Tensor,
     readonly value: ort.Tensor,
     readonly rows: number,
-    readonly bytes: number,
     private readonly owner: HuginnModel,
   ) {
+    this.bytes = rows * owner.cacheShape.rowSize * 8;
     owner.liveDeviceKv++;
-    owner.deviceKvBytes += bytes;
+    owner.deviceKvBytes += this.bytes;
     owner.peakDeviceKvBytes = Math.max(owner.peakDeviceKvBytes, owner.deviceKvBytes);
   }
 
@@ -269,15 +272,14 @@ export class HuginnModel {
       tail_key: new ort.Tensor('float32', key.subarray(keep * r), tailDims),
       tail_value: new ort.Tensor('float32', value.subarray(keep * r), tailDims),
     });
-    const fitted = new DeviceKv(out.key_out, out.value_out, len, len * r * 8, this);
+    const fitted = new DeviceKv(out.key_out, out.value_out, len, this);
     layer.attachDevice(fitted);
     return fitted;
   }
 
   /** The `present_*` outputs of a run as device copies of `layers` layers with `rows` rows. */
   private presentOf(out: ort.InferenceSession.OnnxValueMapType, layers: number, rows: number): DeviceKv[] {
-    const bytes = rows * this.cacheShape.rowSize * 8;
-    return Array.from({ length: layers }, (_, i) => new DeviceKv(out[`present_key.${i}`], out[`present_value.${i}`], rows, bytes, this));
+    return Array.from({ length: layers }, (_, i) => new DeviceKv(out[`present_key.${i}`], out[`present_value.${i}`], rows, this));
   }
 
   /** Writes a run's new rows to the host cache and, on a GPU, keeps its `present_*` outputs as the
