@@ -19,8 +19,10 @@ import { HuginnGraphWriter } from './huginnGraphs';
 /** Recorded in each manifest. 2: int4 builds quantize the LM head and the embedding. 3: every node
  *  runs on onnxruntime's WebGPU provider: the coda takes `logits_start` instead of `num_logits`,
  *  and the int4 embedding has an even number of blocks per row. 4: each attention layer also
- *  outputs its whole keys and values (`present_*`), which a GPU keeps as the next run's past. */
-export const BUILDER_VERSION = 'huginn-onnx-builder/4';
+ *  outputs its whole keys and values (`present_*`), which a GPU keeps as the next run's past. 5: the
+ *  attention mask is fed in parts that do not grow with the context (`causal_bias`, `mask_pads`,
+ *  `past_bias`) instead of `attn_bias` [S, P+S]. */
+export const BUILDER_VERSION = 'huginn-onnx-builder/5';
 
 export interface BuildProgress {
   /** bytesWritten / bytesTotal: increasing, 1 after the last tensor. */

@@ -8,8 +8,10 @@
 //
 // Activations have no batch axis: [S, h] for S new tokens. Each attention layer takes its past
 // keys/values as [P, H, D] (token-major, so the engine can pass a prefix of a preallocated
-// buffer without copying), an additive mask `attn_bias` [S, P+S], and returns the S new
-// keys/values. The whole [P+S, H, D] keys/values are outputs too (`present_*`, the Concat's own
+// buffer without copying) and an additive mask [S, P+S], and returns the S new keys/values. The
+// mask is fed in parts whose size does not grow with the context: `causal_bias` [S, S] among the
+// new tokens, padded on the GPU by `mask_pads` ([0, P, 0, 0]: P columns of zeros for the past), plus
+// `past_bias` ([1] of 0, or [P+S] for the `skip` cache strategy). The whole [P+S, H, D] keys/values are outputs too (`present_*`, the Concat's own
 // result, so a run that does not fetch them pays nothing): on a GPU they stay there as the next
 // run's past (docs/architecture.md#devices).
 //
@@ -282,10 +284,13 @@ export class HuginnGraphWriter {
     return width === h ? rows : g.op('Slice', [rows, g.constInt64([0]), g.constInt64([h]), g.constInt64([1])]);
   }
 
-  /** Inputs shared by every graph: positions (for RoPE) and the additive attention mask. */
+  /** Inputs shared by every graph: positions (for RoPE) and the additive attention mask [S, T]. */
   private positional(g: Graph): Shared {
     const positions = g.input('position_ids', DataType.INT64, ['S']);
-    const bias = g.input('attn_bias', DataType.FLOAT, ['S', 'T']);
+    const causal = g.input('causal_bias', DataType.FLOAT, ['S', 'S']);
+    const pads = g.input('mask_pads', DataType.INT64, [4]);
+    const pastBias = g.input('past_bias', DataType.FLOAT, ['B']);
+    const bias = g.scope('mask', () => g.op('Add', [g.op('Pad', [causal, pads], { mode: 'constant' }), pastBias]));
     const { cos, sin } = this.ropeTables(g);
     // [S, D] -> [S, 1, D] to broadcast over heads.
     const axes = g.constInt64([1]);

@@ -111,6 +111,9 @@ export async function beamSearch(
   };
   const better = (a: { logProb: number }) => !done || a.logProb > done.logProb;
   let cutShort: BeamResult['cutShort'];
+  // Each beam's saved rows may hold references to device copies of the KV cache: a beam dropped
+  // releases them, and whatever is left is released at the end.
+  let next: Beam[] = [];
   try {
     while (live.length > 0 && better(live[0])) {
       if (limits.memoryFull()) {
@@ -141,13 +144,15 @@ export async function beamSearch(
         }
       }
       grown.sort((a, b) => b.logProb - a.logProb);
-      const next: Beam[] = [];
+      next = [];
       for (const g of grown.slice(0, width).filter(better)) {
         cache.restoreRows(g.parent.rows);
         const r = await forwardChunk(model, cache, [g.ids[g.ids.length - 1]], opts);
         next.push({ ids: g.ids, iterations: g.iterations, logProb: g.logProb, tokenLogProbs: g.tokenLogProbs, rows: cache.saveRows(promptLength), logits: r.logits, logitsIterations: r.iterations });
       }
+      for (const beam of live) beam.rows.release();
       live = next;
+      next = [];
     }
   } catch (e) {
     // Past the deadline the best continuation so far is the answer (as greedy decoding answers
@@ -156,6 +161,7 @@ export async function beamSearch(
     cutShort = 'time';
   } finally {
     cache.truncate(promptLength);
+    for (const beam of [...live, ...next]) beam.rows.release();
   }
   finished.sort((a, b) => b.logProb - a.logProb);
   // Cut short, a finished continuation is still preferred to an unfinished beam.

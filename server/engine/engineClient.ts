@@ -39,7 +39,7 @@ export class EngineClient {
 
   private constructor(modelDir: string, options: EngineOptions, cancelOpen: SharedCancelFlag) {
     // Callbacks and the signal stay on this thread (they cannot be cloned to the worker).
-    const { log, onBuildProgress, signal: _signal, ...rest } = options;
+    const { log, onBuildProgress, onMoved, signal: _signal, ...rest } = options;
     this.worker = new Worker(path.join(__dirname, 'engineWorker.js'));
     this.opened = new Promise((resolve, reject) => {
       this.worker.on('message', (msg: FromWorker) => {
@@ -49,6 +49,10 @@ export class EngineClient {
         } else if (msg.type === 'open-failed') reject(new EngineError(msg.kind, msg.message));
         else if (msg.type === 'build-progress') onBuildProgress?.(msg.progress);
         else if (msg.type === 'log') log?.(msg.line);
+        else if (msg.type === 'moved') {
+          this.info_ = msg.info;
+          onMoved?.(msg.info);
+        }
         else this.dispatch(msg);
       });
       this.worker.on('error', (e) => this.fail(e, reject));

@@ -41,6 +41,7 @@ async function open(msg: Extract<ToWorker, { type: 'open' }>): Promise<void> {
         check();
       },
       signal: controller.signal,
+      onMoved: (info) => post({ type: 'moved', info }),
     });
     post({ type: 'opened', info: engine.info() });
   } catch (e) {

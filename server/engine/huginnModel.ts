@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as ort from 'onnxruntime-node';
 import { HuginnConfig, embedScale, initStd } from '../../native/model/config';
 import { LoadedManifest, readManifest } from '../../native/model/manifest';
-import { CacheShape, DeviceRows, KvCache, KvStrategy, LayerKv } from './kvCache';
+import { CacheShape, DeviceRows, KvCache, KvStrategy, LayerKv, RowFill } from './kvCache';
 import { checkMemory } from './memory';
 import { Rng } from './random';
 import { decideDevice } from './device';
@@ -31,10 +31,12 @@ export interface Decoded {
   release(): void;
 }
 
-/** A layer's keys and values [rows, H, D] in GPU buffers (a `present_*` or `kvFit` output). */
+/** A layer's keys and values [rows, H, D] in GPU buffers (a `present_*` or `kvFit` output),
+ *  freed when its last reference is released. */
 class DeviceKv implements DeviceRows {
   /** float32 keys and values of `rows` rows. */
   readonly bytes: number;
+  private refs = 1;
 
   constructor(
     readonly key: ort.Tensor,
@@ -48,7 +50,14 @@ class DeviceKv implements DeviceRows {
     owner.peakDeviceKvBytes = Math.max(owner.peakDeviceKvBytes, owner.deviceKvBytes);
   }
 
+  retain(): void {
+    if (this.refs === 0) throw new Error('a released device KV copy was retained');
+    this.refs++;
+  }
+
   release(): void {
+    if (--this.refs > 0) return;
+    if (this.refs < 0) throw new Error('a device KV copy was released twice');
     this.key.dispose();
     this.value.dispose();
     this.owner.liveDeviceKv--;
@@ -60,6 +69,7 @@ export class HuginnModel {
   readonly cfg: HuginnConfig;
   readonly cacheShape: CacheShape;
   private readonly codaTakesStart: boolean;
+  private readonly maskInParts: boolean;
   /** GPU latents handed out and not yet disposed (tests hold it to 0 between forwards). */
   liveDeviceLatents = 0;
   /** Device copies of KV layers not yet released (tests hold it to 0 once caches are dropped). */
@@ -81,6 +91,7 @@ export class HuginnModel {
       rowSize: this.cfg.nHeads * this.cfg.headDim,
     };
     this.codaTakesStart = sessions.coda.inputNames.includes('logits_start');
+    this.maskInParts = sessions.core.inputNames.includes('causal_bias');
   }
 
   static async load(dir: string, options: SessionOptions & { availableMemory?: number } = {}): Promise<HuginnModel> {
@@ -111,8 +122,8 @@ export class HuginnModel {
   }
 
   async release(): Promise<void> {
-    const { prelude, core, coda, readback, kvFit } = this.sessions;
-    await Promise.all([prelude.release(), core.release(), coda.release(), readback?.release(), kvFit?.release()]);
+    const { prelude, core, coda, readback, kvFit, kvRead } = this.sessions;
+    await Promise.all([prelude.release(), core.release(), coda.release(), readback?.release(), kvFit?.release(), kvRead?.release()]);
   }
 
   // --- latents ----------------------------------------------------------------------------------
@@ -174,6 +185,7 @@ export class HuginnModel {
 
   /** One recurrent iteration k for S tokens at positions start..; writes iteration k's KV. */
   async core(state: Latent, injection: Latent, start: number, count: number, k: number, cache: KvCache): Promise<Latent> {
+    if (this.sessions.deviceKv) for (const fill of cache.coreFills(k, start)) await this.fillOnDevice(fill);
     const layers = cache.coreLayers(k, start);
     const feeds: Record<string, ort.Tensor> = {
       state: this.latentFeed(state, count),
@@ -194,13 +206,14 @@ export class HuginnModel {
       state: this.latentFeed(state, count),
       // Builds before builder version 3 take the count; later ones the first position.
       ...(this.codaTakesStart
-        ? { logits_start: new ort.Tensor('int64', BigInt64Array.from([BigInt(count - numLogits)]), [1]) }
-        : { num_logits: new ort.Tensor('int64', BigInt64Array.from([BigInt(numLogits)]), [1]) }),
+        ? { logits_start: int64(count - numLogits) }
+        : { num_logits: int64(numLogits) }),
       ...this.positionFeeds(start, count),
       ...(await this.pastFeeds(cache.coda, start)),
     };
     const out = await runGraph(this.sessions, 'coda', feeds);
     const present = this.sessions.deviceKv ? this.presentOf(out, cache.coda.length, start + count) : undefined;
+    if (present) this.dropNew(out, cache.coda.length);
     let settled = false;
     return {
       logits: out.logits.data as Float32Array,
@@ -225,36 +238,43 @@ export class HuginnModel {
     }
     const positions = new BigInt64Array(count);
     for (let i = 0; i < count; i++) positions[i] = BigInt(start + i);
+    const position_ids = new ort.Tensor('int64', positions, [count]);
+    // Builds before builder version 5 take the whole mask [S, P+S], which grows with the context.
+    if (!this.maskInParts) return { position_ids, attn_bias: new ort.Tensor('float32', causalBias(start, count, masked), [count, start + count]) };
     return {
-      position_ids: new ort.Tensor('int64', positions, [count]),
-      attn_bias: new ort.Tensor('float32', causalBias(start, count, masked), [count, start + count]),
+      position_ids,
+      causal_bias: new ort.Tensor('float32', causalBias(0, count), [count, count]),
+      mask_pads: new ort.Tensor('int64', BigInt64Array.from([0n, BigInt(start), 0n, 0n]), [4]),
+      past_bias: masked ? new ort.Tensor('float32', keyBias(masked, count), [start + count]) : NO_KEY_MASKED,
     };
   }
 
   /** Each layer's first `len` rows: its device copy where one fits (docs/architecture.md#devices),
    *  else from JS memory. */
   private async pastFeeds(layers: LayerKv[], len: number): Promise<Record<string, ort.Tensor>> {
-    const dims = [len, this.cfg.nHeads, this.cfg.headDim];
     const feeds: Record<string, ort.Tensor> = {};
     for (const [i, layer] of layers.entries()) {
       const device = this.sessions.deviceKv ? await this.devicePast(layer, len) : undefined;
-      if (device) {
-        feeds[`past_key.${i}`] = device.key;
-        feeds[`past_value.${i}`] = device.value;
-        continue;
-      }
-      const { key, value } = layer.past(len);
-      feeds[`past_key.${i}`] = new ort.Tensor('float32', key, dims);
-      feeds[`past_value.${i}`] = new ort.Tensor('float32', value, dims);
+      const { key, value } = device ?? this.hostTensors(layer, 0, len);
+      feeds[`past_key.${i}`] = key;
+      feeds[`past_value.${i}`] = value;
     }
     return feeds;
+  }
+
+  /** Rows from..to-1 of a layer from JS memory, as tensors [to - from, H, D]. */
+  private hostTensors(layer: LayerKv, from: number, to: number): { key: ort.Tensor; value: ort.Tensor } {
+    const { key, value } = from === to ? { key: new Float32Array(0), value: new Float32Array(0) } : layer.past(to);
+    const r = layer.rowSize;
+    const dims = [to - from, this.cfg.nHeads, this.cfg.headDim];
+    return { key: new ort.Tensor('float32', key.subarray(from * r), dims), value: new ort.Tensor('float32', value.subarray(from * r), dims) };
   }
 
   /**
    * A layer's device copy with exactly `len` rows: as it is when it has them, else trimmed to its
    * valid rows and extended with the host's rows after them by one kvFit run on the GPU (what
-   * crosses is only those rows: rows filled for tokens that exited early, a beam's own rows).
-   * Undefined when no device row is reusable (the past then comes from the host).
+   * crosses is only those rows). Undefined when no device row is reusable (the past then comes
+   * from the host, which holds every row the device copy lacks).
    */
   private async devicePast(layer: LayerKv, len: number): Promise<DeviceKv | undefined> {
     const device = layer.device;
@@ -262,19 +282,61 @@ export class HuginnModel {
     if (!device || keep === 0) return undefined;
     const current = device.rows as DeviceKv;
     if (keep === len && current.rows === len) return current;
-    const { key, value } = layer.past(len);
-    const r = layer.rowSize;
-    const tailDims = [len - keep, this.cfg.nHeads, this.cfg.headDim];
-    const out = await runGraph(this.sessions, 'kvFit', {
-      keep: new ort.Tensor('int64', BigInt64Array.from([BigInt(keep)]), [1]),
-      key: current.key,
-      value: current.value,
-      tail_key: new ort.Tensor('float32', key.subarray(keep * r), tailDims),
-      tail_value: new ort.Tensor('float32', value.subarray(keep * r), tailDims),
-    });
-    const fitted = new DeviceKv(out.key_out, out.value_out, len, this);
+    const tail = this.hostTensors(layer, keep, len);
+    const fitted = await this.kvFit(current, keep, tail, 0, len - keep);
     layer.attachDevice(fitted);
     return fitted;
+  }
+
+  /** One kvFit run: the first `keep` rows of `base`, then rows from..to-1 of `src` (either may be
+   *  on the GPU or in JS memory), as a new device copy. */
+  private async kvFit(base: { key: ort.Tensor; value: ort.Tensor }, keep: number, src: { key: ort.Tensor; value: ort.Tensor }, from: number, to: number): Promise<DeviceKv> {
+    const out = await runGraph(this.sessions, 'kvFit', {
+      keep: int64(keep),
+      key: base.key,
+      value: base.value,
+      src_key: src.key,
+      src_value: src.value,
+      src_from: int64(from),
+      src_to: int64(to),
+    });
+    return new DeviceKv(out.key_out, out.value_out, keep + to - from, this);
+  }
+
+  /**
+   * A fill of rows that exited tokens take from their last iteration (KvCache.coreFills), made on
+   * the GPU when the source's device copy holds them: the target's copy (fitted to `from` rows,
+   * or its host rows when it has none) and the source's rows, joined by one kvFit run. Otherwise
+   * it is made in JS memory (the source then holds the rows there), after reading back the
+   * target's rows before it.
+   */
+  private async fillOnDevice({ layer, from, to, src }: RowFill): Promise<void> {
+    const source = src.device;
+    if (!source || source.valid < to) {
+      await this.ensureHost(layer, from);
+      layer.copyRowsFrom(src, from, to);
+      return;
+    }
+    const sourceCopy = source.rows as DeviceKv;
+    const base = from === 0 ? sourceCopy : ((await this.devicePast(layer, from)) ?? this.hostTensors(layer, 0, from));
+    layer.writeDevice(from, await this.kvFit(base, from, sourceCopy, from, to));
+  }
+
+  /** Reads a layer's rows below `len` that JS memory lacks back from its device copy (the kvRead
+   *  helper graph: only those rows cross). */
+  async ensureHost(layer: LayerKv, len: number): Promise<void> {
+    const from = layer.hostRows;
+    if (from >= len) return;
+    const device = layer.device;
+    if (!device || device.valid < len) throw new Error(`KV rows ${from}..${len} are held neither in JS memory nor on the device`);
+    const copy = device.rows as DeviceKv;
+    const out = await runGraph(this.sessions, 'kvRead', { key: copy.key, value: copy.value, from: int64(from), to: int64(len) });
+    layer.fillHost(from, len - from, out.key_out.data as Float32Array, out.value_out.data as Float32Array);
+  }
+
+  /** Frees a GPU run's `new_*` outputs (its `present_*` hold the same rows). */
+  private dropNew(out: ort.InferenceSession.OnnxValueMapType, layers: number): void {
+    for (let i = 0; i < layers; i++) for (const part of ['key', 'value']) out[`new_${part}.${i}`]?.dispose();
   }
 
   /** The `present_*` outputs of a run as device copies of `layers` layers with `rows` rows. */
@@ -282,15 +344,25 @@ export class HuginnModel {
     return Array.from({ length: layers }, (_, i) => new DeviceKv(out[`present_key.${i}`], out[`present_value.${i}`], rows, this));
   }
 
-  /** Writes a run's new rows to the host cache and, on a GPU, keeps its `present_*` outputs as the
-   *  layers' device copies (the copies the run was fed are released as they are replaced). */
+  /** A run's new rows: on a GPU its `present_*` outputs become the layers' device copies (the
+   *  copies the run was fed are released as they are replaced) and nothing comes back; elsewhere
+   *  its `new_*` outputs are written to JS memory. */
   private writeNew(layers: LayerKv[], out: ort.InferenceSession.OnnxValueMapType, start: number, count: number, present?: DeviceKv[]): void {
-    const device = present ?? (this.sessions.deviceKv ? this.presentOf(out, layers.length, start + count) : undefined);
+    let device = present;
+    if (!device && this.sessions.deviceKv) {
+      device = this.presentOf(out, layers.length, start + count);
+      this.dropNew(out, layers.length);
+    }
     layers.forEach((layer, i) => {
-      layer.write(start, count, out[`new_key.${i}`].data as Float32Array, out[`new_value.${i}`].data as Float32Array);
-      if (device) layer.attachDevice(device[i]);
+      if (device) layer.writeDevice(start, device[i]);
+      else layer.write(start, count, out[`new_key.${i}`].data as Float32Array, out[`new_value.${i}`].data as Float32Array);
     });
   }
+}
+
+/** A one-element int64 tensor (graph inputs such as a slice's bounds). */
+function int64(n: number): ort.Tensor {
+  return new ort.Tensor('int64', BigInt64Array.from([BigInt(n)]), [1]);
 }
 
 /** Weights above which a model's runs are long enough for more threads to pay. */
@@ -304,6 +376,17 @@ const MULTITHREAD_WEIGHTS_BYTES = 256 * 2 ** 20;
  */
 export function intraOpThreads(weightsBytes: number): number {
   return weightsBytes > MULTITHREAD_WEIGHTS_BYTES ? os.availableParallelism() : 1;
+}
+
+/** No cached key masked: one 0, broadcast over the keys. */
+const NO_KEY_MASKED = new ort.Tensor('float32', new Float32Array(1), [1]);
+
+/** Additive mask [P+S] of the keys for every new token: -Infinity at the cached positions listed
+ *  in `masked` (the `skip` strategy), 0 elsewhere. */
+export function keyBias(masked: boolean[], count: number): Float32Array {
+  const bias = new Float32Array(masked.length + count);
+  for (let p = 0; p < masked.length; p++) if (masked[p]) bias[p] = -Infinity;
+  return bias;
 }
 
 /** Additive mask [S, P+S]: token P+j sees keys 0..P+j (causal, aligned bottom right), except

@@ -11,8 +11,8 @@ import { decideDevice, DeviceDecision, DevicePreference, fallbackLine, ortMessag
 export type { DevicePreference, Provider } from './device';
 
 export type GraphName = 'prelude' | 'core' | 'coda';
-/** The model's graphs and the device-only helpers (readback, kvFit). */
-type RunnableGraph = GraphName | 'readback' | 'kvFit';
+/** The model's graphs and the device-only helpers. */
+type RunnableGraph = GraphName | 'readback' | 'kvFit' | 'kvRead';
 
 /** Bytes that crossed between the host and a GPU in graph runs (inputs fed from JS memory, outputs
  *  returned to it), counted on a GPU provider only. */
@@ -21,6 +21,8 @@ export interface Transfers {
   toHost: number;
   /** kvFit runs (a device copy trimmed or extended on the GPU). */
   kvFits: number;
+  /** kvRead runs (rows of a device copy read back into the host cache). */
+  kvReads: number;
 }
 
 export interface ModelSessions {
@@ -47,14 +49,19 @@ export interface ModelSessions {
   /**
    * The KV cache stays on the GPU too: every attention layer's `present_*` output (its whole keys
    * and values) is a GPU-buffer output, kept as the layer's device copy and fed as the next run's
-   * past; `kvFit` trims a device copy and appends rows from the host on the GPU (KvCache tracks
-   * which rows are still valid). On the CPU the `present_*` outputs are never fetched.
+   * past; the `new_*` outputs stay there too (and are freed at once). `kvFit` trims a device copy
+   * and appends rows (from the host or from another copy) on the GPU, and `kvRead` reads rows
+   * back only where a host path needs them (KvCache tracks which rows each side holds). On the
+   * CPU the `present_*` outputs are never fetched.
    */
   deviceKv: boolean;
   kvFit?: ort.InferenceSession;
+  kvRead?: ort.InferenceSession;
   /** The outputs each graph run fetches. */
   fetches: Record<GraphName, string[]>;
   transfers: Transfers;
+  /** Graph runs so far (counted for a test hook only, FAIL_RUN_ENV). */
+  runs: number;
 }
 
 export interface SessionOptions {
@@ -77,6 +84,19 @@ export interface SessionOptions {
  */
 export const FAIL_SESSIONS_ENV = 'RECURRENT_COPILOT_TEST_FAIL_SESSIONS';
 
+/**
+ * Test hook: `<provider>:<n>` makes the n-th graph run on that provider (counted per set of
+ * sessions) fail as a lost device does, so the tests see the engine move to the CPU mid-request.
+ */
+export const FAIL_RUN_ENV = 'RECURRENT_COPILOT_TEST_FAIL_RUN';
+
+function failRunHook(sessions: ModelSessions): void {
+  const m = /^(\w+):(\d+)$/.exec(process.env[FAIL_RUN_ENV] ?? '');
+  if (m && m[1] === sessions.provider && ++sessions.runs === Number(m[2])) {
+    throw new Error(`Device lost (${FAIL_RUN_ENV}=${process.env[FAIL_RUN_ENV]})`);
+  }
+}
+
 /** The engine's session options on `provider` (exported for the tests' placement check). */
 export function sessionOptions(provider: Provider, threads: number): ort.InferenceSession.SessionOptions {
   return {
@@ -94,13 +114,16 @@ export function sessionOptions(provider: Provider, threads: number): ort.Inferen
   };
 }
 
-/** On the GPU, the outputs that stay there: the next runs take them as they are. Logits and the
- *  new keys and values go to the host (sampling, exit rules, the host cache). */
+/** On the GPU, the outputs that stay there: the next runs take them as they are. The logits go
+ *  to the host (sampling, exit rules). With the KV cache there, a run's `new_*` rows stay there
+ *  too, unused (its `present_*` hold them): they are fetched and freed at once, because
+ *  onnxruntime-node 1.30 applies these locations by the position in the fetch list, not by name,
+ *  so every output must be fetched for each to get its own location. */
 function deviceOutputs(m: LoadedManifest, graph: GraphName, kv: boolean): Record<string, ort.Tensor.DataLocation> {
   const c = m.parsedConfig;
   const layers = { prelude: c.nLayersInPrelude, core: c.nLayersInRecurrentBlock, coda: c.nLayersInCoda }[graph];
   const out: Record<string, ort.Tensor.DataLocation> = graph === 'prelude' ? { injection: 'gpu-buffer' } : graph === 'core' ? { state_out: 'gpu-buffer' } : {};
-  if (kv) for (let i = 0; i < layers; i++) out[`present_key.${i}`] = out[`present_value.${i}`] = 'gpu-buffer';
+  if (kv) for (let i = 0; i < layers; i++) out[`present_key.${i}`] = out[`present_value.${i}`] = out[`new_key.${i}`] = out[`new_value.${i}`] = 'gpu-buffer';
   return out;
 }
 
@@ -120,22 +143,39 @@ function readbackGraph(): Uint8Array {
   return g.encode();
 }
 
-/** A layer's device copy fitted to a run's past, on the GPU: its first `keep` rows, then `tail_*`
- *  (the host's rows after them), as GPU-buffer outputs. */
+/** A layer's device copy fitted on the GPU: the first `keep` rows of `key`/`value`, then rows
+ *  `src_from`..`src_to` of `src_*` (the host's rows after them, or another layer's copy), as
+ *  GPU-buffer outputs. */
 function kvFitGraph(): Uint8Array {
   const g = new Graph('kvfit', new WeightsFile('unused.bin'));
   const keep = g.input('keep', DataType.INT64, [1]);
+  const from = g.input('src_from', DataType.INT64, [1]);
+  const to = g.input('src_to', DataType.INT64, [1]);
+  const axis = g.constInt64([0]);
   for (const part of ['key', 'value']) {
     const rows = g.input(part, DataType.FLOAT, ['P', 'H', 'D']);
-    const tail = g.input(`tail_${part}`, DataType.FLOAT, ['Q', 'H', 'D']);
-    const kept = g.op('Slice', [rows, g.constInt64([0]), keep, g.constInt64([0])]);
-    g.output(`${part}_out`, DataType.FLOAT, ['R', 'H', 'D'], g.op('Concat', [kept, tail], { axis: 0 }));
+    const src = g.input(`src_${part}`, DataType.FLOAT, ['Q', 'H', 'D']);
+    const kept = g.op('Slice', [rows, axis, keep, axis]);
+    const added = g.op('Slice', [src, from, to, axis]);
+    g.output(`${part}_out`, DataType.FLOAT, ['R', 'H', 'D'], g.op('Concat', [kept, added], { axis: 0 }));
+  }
+  return g.encode();
+}
+
+/** Rows `from`..`to` of a device copy, read back (CPU outputs). */
+function kvReadGraph(): Uint8Array {
+  const g = new Graph('kvread', new WeightsFile('unused.bin'));
+  const from = g.input('from', DataType.INT64, [1]);
+  const to = g.input('to', DataType.INT64, [1]);
+  for (const part of ['key', 'value']) {
+    const rows = g.input(part, DataType.FLOAT, ['P', 'H', 'D']);
+    g.output(`${part}_out`, DataType.FLOAT, ['R', 'H', 'D'], g.op('Slice', [rows, from, to, g.constInt64([0])]));
   }
   return g.encode();
 }
 
 /** The device-only helper graphs, by name (exported for the tests' placement check). */
-export const HELPER_GRAPHS = { readback: readbackGraph, kvFit: kvFitGraph };
+export const HELPER_GRAPHS = { readback: readbackGraph, kvFit: kvFitGraph, kvRead: kvReadGraph };
 
 async function createAll(m: LoadedManifest, opts: ort.InferenceSession.SessionOptions, device: { state: boolean; kv: boolean } = { state: false, kv: false }) {
   // allSettled, not all: when one graph fails, the others must finish (and be released) before
@@ -144,19 +184,24 @@ async function createAll(m: LoadedManifest, opts: ort.InferenceSession.SessionOp
   const graphs: GraphName[] = ['prelude', 'core', 'coda'];
   const creating = graphs.map((g) => ort.InferenceSession.create(m.paths[g], device.state ? { ...opts, preferredOutputLocation: deviceOutputs(m, g, device.kv) } : opts));
   creating.push(device.state ? ort.InferenceSession.create(readbackGraph(), opts) : Promise.resolve(undefined as unknown as ort.InferenceSession));
-  if (device.kv) creating.push(ort.InferenceSession.create(kvFitGraph(), { ...opts, preferredOutputLocation: { key_out: 'gpu-buffer', value_out: 'gpu-buffer' } }));
+  if (device.kv) {
+    creating.push(ort.InferenceSession.create(kvFitGraph(), { ...opts, preferredOutputLocation: { key_out: 'gpu-buffer', value_out: 'gpu-buffer' } }));
+    creating.push(ort.InferenceSession.create(kvReadGraph(), opts));
+  }
   const settled = await Promise.allSettled(creating);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
     await Promise.all(settled.map((r) => (r.status === 'fulfilled' ? r.value?.release().catch(() => undefined) : undefined)));
     throw failed.reason;
   }
-  const [prelude, core, coda, readback, kvFit] = settled.map((r) => (r as PromiseFulfilledResult<ort.InferenceSession>).value);
+  const [prelude, core, coda, readback, kvFit, kvRead] = settled.map((r) => (r as PromiseFulfilledResult<ort.InferenceSession>).value);
   const files = { prelude: path.basename(m.paths.prelude), core: path.basename(m.paths.core), coda: path.basename(m.paths.coda) };
-  // Builds before builder version 4 have no present_* outputs; on the CPU they are not fetched.
+  // With the KV cache on the GPU every output is fetched (see deviceOutputs); elsewhere a run's new
+  // rows come back (new_*) and present_* are not fetched. Builds before builder version 4 have no
+  // present_* outputs.
   const outputsOf = (s: ort.InferenceSession) => s.outputNames.filter((n) => device.kv || !isPresent(n));
   const fetches = { prelude: outputsOf(prelude), core: outputsOf(core), coda: outputsOf(coda) };
-  return { prelude, core, coda, files, deviceState: device.state, readback, deviceKv: device.kv, kvFit, fetches, transfers: { toDevice: 0, toHost: 0, kvFits: 0 } };
+  return { prelude, core, coda, files, deviceState: device.state, readback, deviceKv: device.kv, kvFit, kvRead, fetches, transfers: { toDevice: 0, toHost: 0, kvFits: 0, kvReads: 0 }, runs: 0 };
 }
 
 /** `state float32[1,5,64]` for each feed. */
@@ -171,17 +216,20 @@ function describeFeeds(feeds: Record<string, ort.Tensor>): string {
 export async function runGraph(sessions: ModelSessions, graph: RunnableGraph, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
   try {
     const session = sessions[graph];
-    if (!session) throw new Error(`no ${graph} session: the ${graph === 'kvFit' ? 'KV cache' : 'state'} is not kept on the GPU`);
+    if (!session) throw new Error(`no ${graph} session: the ${graph === 'readback' ? 'state' : 'KV cache'} is not kept on the GPU`);
     const onDevice = sessions.provider !== 'cpu';
+    if (onDevice) failRunHook(sessions);
     if (onDevice) for (const t of Object.values(feeds)) if (t.location === 'cpu') sessions.transfers.toDevice += byteSize(t);
-    const out = graph === 'readback' || graph === 'kvFit' ? await session.run(feeds) : await session.run(feeds, sessions.fetches[graph]);
+    const out = graph === 'prelude' || graph === 'core' || graph === 'coda' ? await session.run(feeds, sessions.fetches[graph]) : await session.run(feeds);
     if (onDevice) for (const t of Object.values(out)) if (t.location === 'cpu') sessions.transfers.toHost += byteSize(t);
     if (graph === 'kvFit') sessions.transfers.kvFits++;
+    if (graph === 'kvRead') sessions.transfers.kvReads++;
     return out;
   } catch (e) {
     // onnxruntime's messages can span lines; the error stays one line (logs, the status bar).
     const message = String((e as Error)?.message ?? e).replace(/\s*\n\s*/g, ' ');
-    const file = graph === 'readback' ? 'the read-back graph' : graph === 'kvFit' ? 'the KV-fit graph' : sessions.files[graph];
+    const helper = { readback: 'the read-back graph', kvFit: 'the KV-fit graph', kvRead: 'the KV read-back graph' } as Record<string, string>;
+    const file = helper[graph] ?? sessions.files[graph as GraphName];
     throw new Error(`${file} run failed: ${message}; inputs: ${describeFeeds(feeds)}`, { cause: e });
   }
 }
@@ -194,7 +242,7 @@ function byteSize(t: ort.Tensor): number {
 
 export class ModelLoadError extends Error {}
 
-const PROVIDER_NAMES: Record<Provider, string> = { cpu: 'CPU', webgpu: 'WebGPU', cuda: 'CUDA' };
+export const PROVIDER_NAMES: Record<Provider, string> = { cpu: 'CPU', webgpu: 'WebGPU', cuda: 'CUDA' };
 
 export async function createSessions(m: LoadedManifest, so: SessionOptions = {}): Promise<ModelSessions> {
   const decision = so.decision ?? (await decideDevice(so.device ?? 'auto'));

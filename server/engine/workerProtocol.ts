@@ -5,7 +5,7 @@ import { BuildProgress } from './modelResolver';
 import { TokenEvent } from './stopping';
 
 /** What of EngineOptions crosses to the worker (callbacks and the signal stay on the client's side). */
-export type WorkerOpenOptions = Omit<EngineOptions, 'log' | 'onBuildProgress' | 'signal'>;
+export type WorkerOpenOptions = Omit<EngineOptions, 'log' | 'onBuildProgress' | 'signal' | 'onMoved'>;
 
 export type ToWorker =
   /** `cancel`: a shared flag that stops a checkpoint's build (the worker may be busy building). */
@@ -22,6 +22,8 @@ export type FromWorker =
   | { type: 'open-failed'; kind: ErrorKind; message: string }
   | { type: 'build-progress'; progress: BuildProgress }
   | { type: 'log'; line: string }
+  /** The model moved to the CPU after its GPU failed during a request. */
+  | { type: 'moved'; info: EngineInfo }
   | { type: 'token'; id: number; event: TokenEvent }
   | { type: 'generated'; id: number; result: GenerateResult }
   | { type: 'scored'; id: number; logits: Float32Array[] }

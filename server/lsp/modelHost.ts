@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { EngineClient, EngineError } from '../engine/engineClient';
+import { EngineInfo } from '../engine/engine';
 import { BuildProgress, DEFAULT_MODEL_DTYPE, defaultModelDir } from '../engine/modelResolver';
 import { BuildProgressParams, ServerSettings, ServerStatus } from '../protocol';
 
@@ -71,7 +72,7 @@ export class ModelHost {
     const wanted = modelPath || defaultModelDir();
     // The format setting is for the configured checkpoint; the shipped default keeps its own.
     // Threads: the engine's choice for the model's size (intraOpThreads).
-    const options = { device, log: this.log, buildDtype: DEFAULT_MODEL_DTYPE };
+    const options = { device, log: this.log, buildDtype: DEFAULT_MODEL_DTYPE, onMoved: (info: EngineInfo) => this.moved(info, key) };
     let message: string | undefined;
     let severity: HostStatus['severity'];
     let client: EngineClient;
@@ -119,6 +120,14 @@ export class ModelHost {
     const deviceReason = info.provider === 'cpu' && device !== 'cpu' ? info.fallbackReason : undefined;
     message = [message, device === 'webgpu' || device === 'cuda' ? deviceReason : undefined, info.notice].filter(Boolean).join('. ') || undefined;
     this.setStatus({ state: 'ready', message, severity, device: info.provider, adapter: info.adapter, deviceReason, model: info.modelDir, dtype: info.dtype });
+  }
+
+  /** The GPU failed during a request and the engine moved the model to the CPU: the status says
+   *  so, as a warning, whatever device was asked for. */
+  private moved(info: EngineInfo, key: string): void {
+    if (this.loadedFor !== key) return;
+    const deviceReason = info.fallbackReason;
+    this.setStatus({ ...this.status, message: deviceReason, severity: 'warning', device: info.provider, adapter: undefined, deviceReason });
   }
 
   /** The worker's report of a checkpoint build: status `building` and recurrent/buildProgress, throttled. */

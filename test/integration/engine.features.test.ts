@@ -260,7 +260,9 @@ describe('recurrent inference features', function () {
         state: new ort.Tensor('float32', new Float32Array(width), [1, width]),
         injection: new ort.Tensor('float32', new Float32Array(h), [1, h]),
         position_ids: new ort.Tensor('int64', BigInt64Array.from([0n]), [1]),
-        attn_bias: new ort.Tensor('float32', new Float32Array(1), [1, 1]),
+        causal_bias: new ort.Tensor('float32', new Float32Array(1), [1, 1]),
+        mask_pads: new ort.Tensor('int64', new BigInt64Array(4), [4]),
+        past_bias: new ort.Tensor('float32', new Float32Array(1), [1]),
       };
       for (let i = 0; i < layers; i++) {
         feeds[`past_key.${i}`] = new ort.Tensor('float32', new Float32Array(0), [0, nHeads, headDim]);
@@ -273,7 +275,7 @@ describe('recurrent inference features', function () {
       const { nEmbd: h, nHeads, headDim, nLayersInRecurrentBlock: layers } = model.cfg;
       await assert.rejects(runGraph(model.sessions, 'core', coreFeeds(h / 2)), (e: Error) => {
         assert.match(e.message, /^core\.onnx run failed: \S[^\n]*$/);
-        assert.ok(e.message.includes(`; inputs: state float32[1,${h / 2}], injection float32[1,${h}], position_ids int64[1], attn_bias float32[1,1], `), e.message);
+        assert.ok(e.message.includes(`; inputs: state float32[1,${h / 2}], injection float32[1,${h}], position_ids int64[1], causal_bias float32[1,1], mask_pads int64[4], past_bias float32[1], `), e.message);
         assert.ok(e.message.includes(`past_key.0 float32[0,${nHeads},${headDim}]`), e.message);
         assert.ok(e.message.endsWith(`past_value.${layers - 1} float32[0,${nHeads},${headDim}]`), e.message);
         assert.ok(e.cause instanceof Error, "onnxruntime's error is kept as the cause");

@@ -13,7 +13,7 @@ import * as path from 'path';
 import { WebGpuAdapter, probeWebGpu } from '../../server/engine/device';
 import { Engine } from '../../server/engine/engine';
 import { HuginnModel } from '../../server/engine/huginnModel';
-import { FAIL_SESSIONS_ENV } from '../../server/engine/sessions';
+import { FAIL_RUN_ENV, FAIL_SESSIONS_ENV } from '../../server/engine/sessions';
 import { forwardChunk } from '../../server/engine/recurrence';
 import { built, engineLogits, idsFor, SHAPES } from '../helpers/exactness';
 import { LspSession } from '../helpers/lspClient';
@@ -231,7 +231,7 @@ describe('WebGPU provider (Mesa lavapipe)', function () {
       for (const steps of [1, 4]) assert.deepStrictEqual(await engineLogits(kv, ids, steps, 3), await engineLogits(hostKv, ids, steps, 3), `steps=${steps}`);
     });
 
-    it('per decoded token, what crosses does not grow with the context (but for the mask)', async function () {
+    it('per decoded token, only the logits come back and what goes up does not grow with the context', async function () {
       const steps = 4;
       const perToken = async (m: HuginnModel) => {
         const cache = m.newCache();
@@ -252,14 +252,37 @@ describe('WebGPU provider (Mesa lavapipe)', function () {
       const [device, host] = [await perToken(kv), await perToken(hostKv)];
       const runs = steps + 2; // prelude, each iteration, coda
       for (let i = 1; i < device.length; i++) {
-        assert.strictEqual(device[i].down, device[0].down, `token ${i}: logits and new rows only`);
-        // attn_bias [1, T] gains one float32 per run and token; nothing else grows
-        assert.strictEqual(device[i].up - device[i - 1].up, runs * 4, `token ${i}`);
+        assert.strictEqual(device[i].down, kv.cfg.vocabSize * 4, `token ${i}: the last position's logits only`);
+        assert.strictEqual(device[i].up, device[0].up, `token ${i}: the token, its position and the mask's parts only`);
       }
+      // Per run: the position and the mask's parts (causal_bias [1, 1], mask_pads, past_bias [1]); the prelude's token, the
+      // first core run's initial state and where the coda's logits start.
       const { preludeLayers, coreLayers, codaLayers, rowSize } = kv.cacheShape;
       const pastGrowth = (preludeLayers + coreLayers * steps + codaLayers) * rowSize * 8; // one more past row per layer and run
-      assert.strictEqual(host[5].up - host[4].up, runs * 4 + pastGrowth);
-      console.log(`      to the GPU per token after ${device.length} tokens: ${device.at(-1)!.up} B (host cache: ${host.at(-1)!.up} B); back: ${device.at(-1)!.down} B`);
+      assert.strictEqual(host[5].up - host[4].up, pastGrowth);
+      console.log(`      to the GPU per token: ${device.at(-1)!.up} B (host cache, after ${host.length} tokens: ${host.at(-1)!.up} B); back: ${device.at(-1)!.down} B`);
+    });
+
+    it("rows held only on the GPU read back into JS memory as the host cache's rows, exactly", async function () {
+      const [onDevice, onHost] = [kv.newCache(), hostKv.newCache()];
+      try {
+        const opts = { steps: 3, stateInit: 'zero' as const, seed: 0, numLogits: 1 };
+        for (const chunk of [[5, 17, 200], [9], [31]]) {
+          await forwardChunk(kv, onDevice, chunk, opts);
+          await forwardChunk(hostKv, onHost, chunk, opts);
+        }
+        const layersOf = (c: typeof onDevice) => [...c.prelude, ...c.coreLayers(2, c.length), ...c.coda];
+        const [device, host] = [layersOf(onDevice), layersOf(onHost)];
+        assert.ok(device.every((l) => l.rows === 5 && l.hostRows === 0), 'new rows stay on the GPU');
+        const reads = kv.sessions.transfers.kvReads;
+        for (const [i, layer] of device.entries()) {
+          await kv.ensureHost(layer, layer.rows);
+          assert.deepStrictEqual(layer.past(5), host[i].past(5), `layer ${i}`);
+        }
+        assert.strictEqual(kv.sessions.transfers.kvReads - reads, device.length);
+      } finally {
+        onDevice.releaseDevice();
+      }
     });
 
     it("rows filled for early exits, beams, rollbacks and shared slots are fitted on the GPU: the CPU's tokens", async function () {
@@ -273,10 +296,40 @@ describe('WebGPU provider (Mesa lavapipe)', function () {
       ];
       const t = gpu.model.sessions.transfers;
       for (const req of requests) {
-        const fits = t.kvFits;
+        const [fits, reads] = [t.kvFits, t.kvReads];
         const [a, b] = [await gpu.generate(req), await cpu.generate(req)];
         assert.deepStrictEqual([a.ids, a.iterations], [b.ids, b.iterations], JSON.stringify(req));
         assert.ok(t.kvFits > fits, `no kvFit run for ${JSON.stringify(req)}`);
+        assert.strictEqual(t.kvReads, reads, `rows read back for ${JSON.stringify(req)}: the fills and the beams' rows stay on the GPU`);
+      }
+    });
+
+    it("a device lost mid-request: the engine moves to the CPU and the request answers with the CPU's tokens; streamed text is not taken back", async function () {
+      const dir = await built(sharedCheckpoint(SHAPES.huginnLike), 'fp32');
+      const req = { ids: [5, 17, 200, 3], steps: 4, maxTokens: 5, stateInit: 'zero' as const };
+      const open = async (failAt: number) => {
+        process.env[FAIL_RUN_ENV] = `webgpu:${failAt}`;
+        const moves: string[] = [];
+        const engine = await Engine.open(dir, { device: 'webgpu', threads: 1, onMoved: (info) => moves.push(`${info.provider}: ${info.fallbackReason}`) });
+        return { engine, moves };
+      };
+      try {
+        // The load's cost measurement takes 10 GPU runs: the 14th is in the prompt's forward.
+        const { engine, moves } = await open(14);
+        const answer = await engine.generate(req);
+        assert.deepStrictEqual(answer.ids, (await cpu.generate(req)).ids);
+        assert.deepStrictEqual(moves, [`cpu: WebGPU failed during a request: core.onnx run failed: Device lost (${FAIL_RUN_ENV}=webgpu:14); running on the CPU`]);
+        assert.strictEqual(engine.info().provider, 'cpu');
+        assert.deepStrictEqual((await engine.generate(req)).ids, answer.ids);
+        await engine.close();
+        // A failure after text has streamed: the request errors (its text cannot be taken back), the next one answers.
+        const late = await open(30);
+        await assert.rejects(late.engine.generate(req, () => undefined), /Device lost/);
+        assert.strictEqual(late.moves.length, 1);
+        assert.deepStrictEqual((await late.engine.generate(req)).ids, answer.ids);
+        await late.engine.close();
+      } finally {
+        delete process.env[FAIL_RUN_ENV];
       }
     });
 
@@ -307,7 +360,7 @@ describe('WebGPU provider (Mesa lavapipe)', function () {
     for (const [shapeName, dtype] of cases) {
       it(`${dtype} (${shapeName} shape)`, async function () {
         const placement = webgpuPlacement(await built(sharedCheckpoint(SHAPES[shapeName]), dtype));
-        assert.deepStrictEqual(Object.keys(placement.graphs), ['prelude.onnx', 'core.onnx', 'coda.onnx', 'readback', 'kvFit'], placement.log.slice(-3000));
+        assert.deepStrictEqual(Object.keys(placement.graphs), ['prelude.onnx', 'core.onnx', 'coda.onnx', 'readback', 'kvFit', 'kvRead'], placement.log.slice(-3000));
         for (const [graph, p] of Object.entries(placement.graphs)) {
           assert.deepStrictEqual(p.cpuNodes, [], `${graph}: nodes on the CPU`);
           assert.deepStrictEqual(p.providers, ['WebGpuExecutionProvider'], `${graph}: placed on ${p.providers.join(', ')}`);
@@ -402,6 +455,22 @@ describe('WebGPU provider (Mesa lavapipe)', function () {
       assert.strictEqual(status.deviceReason, line);
       assert.strictEqual(status.message, line); // asked for webgpu: a warning
       assert.strictEqual(lsp.logs.join('').split(line).length - 1, 1, lsp.logs.join(''));
+      await answers(lsp);
+      await answers(lsp);
+    });
+
+    it('a device lost mid-request: the model moves to the CPU with one clear message, the request answers, so do the next', async function () {
+      // The 14th GPU run falls in the first request (the load's cost measurement takes 10).
+      const { lsp, status } = await start('webgpu', { [FAIL_RUN_ENV]: 'webgpu:14' });
+      assert.strictEqual(status.device, 'webgpu');
+      await answers(lsp);
+      const moved = await lsp.waitForStatus('the move to the CPU', (s) => s.device === 'cpu');
+      const line = /^WebGPU failed during a request: (prelude|core|coda)\.onnx run failed: Device lost \(RECURRENT_COPILOT_TEST_FAIL_RUN=webgpu:14\); running on the CPU$/;
+      assert.match(moved.deviceReason ?? '', line);
+      assert.strictEqual(moved.message, moved.deviceReason);
+      assert.strictEqual(moved.severity, 'warning');
+      assert.strictEqual(moved.state, 'ready');
+      assert.strictEqual(lsp.logs.join('').split(moved.deviceReason!).length - 1, 1, lsp.logs.join(''));
       await answers(lsp);
       await answers(lsp);
     });

@@ -79,9 +79,20 @@ describe('KV cache', function () {
   });
 
   describe('device copies (the bookkeeping; the GPU path itself runs in webgpu.test.ts)', function () {
-    /** A stand-in for a GPU buffer's copy of `rows` rows that records its release. */
+    /** A stand-in for a GPU buffer's copy of `rows` rows, reference-counted, that records when it is freed. */
     const released: number[] = [];
-    const copy = (rows: number): DeviceRows => ({ rows, bytes: rows * 16, release: () => released.push(rows) });
+    const copy = (rows: number): DeviceRows & { refs: () => number } => {
+      let refs = 1;
+      return {
+        rows,
+        bytes: rows * 16,
+        refs: () => refs,
+        retain: () => void refs++,
+        release: () => {
+          if (--refs === 0) released.push(rows);
+        },
+      };
+    };
 
     it('counts as valid only the rows the host has not changed since', function () {
       const cache = new KvCache(shape, 'full');
@@ -95,7 +106,7 @@ describe('KV cache', function () {
       assert.strictEqual(layer.device?.valid, 3);
       layer.write(1, 1, new Float32Array(2), new Float32Array(2)); // an overwrite (a reused slot, restored beam rows)
       assert.strictEqual(layer.device?.valid, 1);
-      assert.throws(() => layer.attachDevice(copy(9)), /device copy of 9 rows, only 2 present/);
+      assert.throws(() => layer.attachDevice(copy(9)), /device copy of 9 valid rows, only 2 present/);
     });
 
     it('a replaced or dropped copy is released, once', function () {
@@ -114,6 +125,79 @@ describe('KV cache', function () {
       assert.strictEqual(a.device, undefined);
       cache.releaseDevice();
       assert.deepStrictEqual(released, [2, 3, 1]);
+    });
+
+    it("a run's new rows are held on the device only, and read back into JS memory on demand", function () {
+      const cache = new KvCache(shape, 'full');
+      runToken(cache, 0, 1);
+      const [layer] = cache.coreLayers(0, 1);
+      layer.writeDevice(1, copy(3)); // a run of two tokens after one cached
+      assert.deepStrictEqual([layer.rows, layer.hostRows, layer.device?.valid], [3, 1, 3]);
+      assert.throws(() => layer.past(3), /KV read of 3 rows, only 1 in JS memory \(3 present\)/);
+      assert.throws(() => layer.write(2, 1, new Float32Array(2), new Float32Array(2)), /leaves a gap after 1 rows in JS memory/);
+      assert.throws(() => layer.fillHost(1, 3, new Float32Array(6), new Float32Array(6)), /does not extend 1 host rows from 3 valid device rows/);
+      layer.fillHost(1, 2, Float32Array.from([1, 2, 3, 4]), Float32Array.from([5, 6, 7, 8]));
+      assert.deepStrictEqual(Array.from(layer.past(3).key.subarray(2)), [1, 2, 3, 4]);
+      assert.strictEqual(layer.device?.valid, 3, 'a read-back changes nothing on the device');
+      cache.truncate(0);
+      layer.releaseDevice();
+    });
+
+    it('fills for tokens that exited early are listed per source, in order', function () {
+      const cache = new KvCache(shape, 'full');
+      runToken(cache, 0, 4);
+      runToken(cache, 1, 2);
+      runToken(cache, 2, 2);
+      runToken(cache, 3, 3);
+      const fills = cache.coreFills(3, 4);
+      const [deep0, deep1] = cache.coreLayers(3, 0);
+      const [two0, two1] = cache.coreLayers(1, 4);
+      const [three0, three1] = cache.coreLayers(2, 4);
+      assert.deepStrictEqual(
+        fills.map((f) => [f.layer, f.from, f.to, f.src]),
+        [
+          [deep0, 1, 3, two0],
+          [deep0, 3, 4, three0],
+          [deep1, 1, 3, two1],
+          [deep1, 3, 4, three1],
+        ],
+      );
+    });
+
+    it('saved beam rows hold their own reference to a device copy', function () {
+      released.length = 0;
+      const cache = new KvCache(shape, 'full');
+      runToken(cache, 0, 1);
+      runToken(cache, 1, 1);
+      const layers = cache.coreLayers(0, 2);
+      const branchA = layers.map((l) => {
+        const c = copy(2);
+        l.writeDevice(1, c);
+        return c;
+      });
+      const saved = cache.saveRows(1);
+      assert.deepStrictEqual(branchA.map((c) => c.refs()), [2, 2]);
+      cache.truncate(1);
+      layers.forEach((l) => l.writeDevice(1, copy(2))); // branch b replaces the layers' copies
+      assert.deepStrictEqual(branchA.map((c) => c.refs()), [1, 1]);
+      cache.restoreRows(saved);
+      assert.deepStrictEqual(cache.iterationsPerToken, [1, 1]);
+      assert.ok(layers.every((l, i) => l.device?.rows === branchA[i] && l.device.valid === 2 && l.rows === 2));
+      saved.release();
+      saved.release(); // once only
+      assert.deepStrictEqual(branchA.map((c) => c.refs()), [1, 1]);
+      released.length = 0;
+      cache.releaseDevice();
+      assert.deepStrictEqual(released, [2, 2]);
+    });
+
+    it('releasing the device copies drops the tokens whose rows only they held', function () {
+      const cache = new KvCache(shape, 'full');
+      runToken(cache, 0, 1);
+      runToken(cache, 1, 1);
+      cache.coreLayers(0, 2)[1].writeDevice(1, copy(2)); // token 1's row of one layer only on the device
+      cache.releaseDevice();
+      assert.strictEqual(cache.length, 1);
     });
   });
 });
