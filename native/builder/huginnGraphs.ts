@@ -10,10 +10,10 @@
 // keys/values as [P, H, D] (token-major, so the engine can pass a prefix of a preallocated
 // buffer without copying) and an additive mask [S, P+S], and returns the S new keys/values. The
 // mask is fed in parts whose size does not grow with the context: `causal_bias` [S, S] among the
-// new tokens, padded on the GPU by `mask_pads` ([0, P, 0, 0]: P columns of zeros for the past), plus
-// `past_bias` ([1] of 0, or [P+S] for the `skip` cache strategy). The whole [P+S, H, D] keys/values are outputs too (`present_*`, the Concat's own
-// result, so a run that does not fetch them pays nothing): on a GPU they stay there as the next
-// run's past (docs/architecture.md#devices).
+// new tokens, padded by `mask_pads` ([0, P, 0, 0]: P columns of zeros for the past), plus
+// `past_bias` ([1] of 0, or [P+S] for the `skip` cache strategy). The whole [P+S, H, D]
+// keys/values are outputs too (`present_*`, the Concat's own result, so a run that does not fetch
+// them pays nothing): on a GPU they stay there as the next run's past (docs/architecture.md#devices).
 //
 // Weights by dtype: fp32 as is; fp16 for the block and adapter matmuls (embedding and LM head
 // fp32); int4 (4-bit blocks of 32) for those matmuls, the LM head and the embedding, whose rows
