@@ -12,7 +12,7 @@ import { forwardChunk, measurePromptCost, PromptCost } from './recurrence';
 import { PromptCache } from './promptCache';
 import { buildPrompt, PromptSource } from './prompt';
 import { decideDevice, fallbackLine, ortMessage } from './device';
-import { PROVIDER_NAMES, SessionOptions } from './sessions';
+import { GraphRunError, PROVIDER_NAMES, SessionOptions } from './sessions';
 
 export interface EngineOptions extends SessionOptions {
   /** Bytes of memory available, instead of the system's figure (tests of the memory guard). */
@@ -159,13 +159,14 @@ export class Engine {
 
   private async moveToCpu(e: Error): Promise<void> {
     const gpu = this.model;
-    const reason = fallbackLine([`${PROVIDER_NAMES[gpu.sessions.provider]} failed during a request: ${ortMessage(e.message).replace(/; inputs: .*$/, '')}`]);
+    const failure = `${PROVIDER_NAMES[gpu.sessions.provider]} failed during a request: ${ortMessage(e instanceof GraphRunError ? e.failure : e.message)}`;
+    const reason = fallbackLine([failure]);
     this.opts.log?.(reason);
     let cpu: HuginnModel;
     try {
       cpu = await HuginnModel.load(gpu.manifest.dir, { threads: this.opts.threads, availableMemory: this.opts.availableMemory, decision: { provider: 'cpu', fallbackReason: reason } });
     } catch (loadError) {
-      throw new Error(`${reason.replace(/; running on the CPU$/, '')}, and the model cannot run on the CPU: ${(loadError as Error).message}`, { cause: e });
+      throw new Error(`${failure}, and the model cannot run on the CPU: ${(loadError as Error).message}`, { cause: e });
     }
     // The GPU's buffers may be gone with it: freeing them is best effort.
     try {

@@ -212,8 +212,7 @@ export class HuginnModel {
       ...(await this.pastFeeds(cache.coda, start)),
     };
     const out = await runGraph(this.sessions, 'coda', feeds);
-    const present = this.sessions.deviceKv ? this.presentOf(out, cache.coda.length, start + count) : undefined;
-    if (present) this.dropNew(out, cache.coda.length);
+    const present = this.sessions.deviceKv ? this.takePresent(out, cache.coda.length, start + count) : undefined;
     let settled = false;
     return {
       logits: out.logits.data as Float32Array,
@@ -334,13 +333,10 @@ export class HuginnModel {
     layer.fillHost(from, len - from, out.key_out.data as Float32Array, out.value_out.data as Float32Array);
   }
 
-  /** Frees a GPU run's `new_*` outputs (its `present_*` hold the same rows). */
-  private dropNew(out: ort.InferenceSession.OnnxValueMapType, layers: number): void {
+  /** A GPU run's `present_*` outputs as device copies of `layers` layers with `rows` rows; its
+   *  `new_*` outputs, which hold the same rows, are freed. */
+  private takePresent(out: ort.InferenceSession.OnnxValueMapType, layers: number, rows: number): DeviceKv[] {
     for (let i = 0; i < layers; i++) for (const part of ['key', 'value']) out[`new_${part}.${i}`]?.dispose();
-  }
-
-  /** The `present_*` outputs of a run as device copies of `layers` layers with `rows` rows. */
-  private presentOf(out: ort.InferenceSession.OnnxValueMapType, layers: number, rows: number): DeviceKv[] {
     return Array.from({ length: layers }, (_, i) => new DeviceKv(out[`present_key.${i}`], out[`present_value.${i}`], rows, this));
   }
 
@@ -348,11 +344,7 @@ export class HuginnModel {
    *  copies the run was fed are released as they are replaced) and nothing comes back; elsewhere
    *  its `new_*` outputs are written to JS memory. */
   private writeNew(layers: LayerKv[], out: ort.InferenceSession.OnnxValueMapType, start: number, count: number, present?: DeviceKv[]): void {
-    let device = present;
-    if (!device && this.sessions.deviceKv) {
-      device = this.presentOf(out, layers.length, start + count);
-      this.dropNew(out, layers.length);
-    }
+    const device = present ?? (this.sessions.deviceKv ? this.takePresent(out, layers.length, start + count) : undefined);
     layers.forEach((layer, i) => {
       if (device) layer.writeDevice(start, device[i]);
       else layer.write(start, count, out[`new_key.${i}`].data as Float32Array, out[`new_value.${i}`].data as Float32Array);

@@ -60,8 +60,9 @@ export interface ModelSessions {
   /** The outputs each graph run fetches. */
   fetches: Record<GraphName, string[]>;
   transfers: Transfers;
-  /** Graph runs so far (counted for a test hook only, FAIL_RUN_ENV). */
+  /** Graph runs so far, and the one that fails (the test hook FAIL_RUN_ENV only). */
   runs: number;
+  failRunAt?: number;
 }
 
 export interface SessionOptions {
@@ -90,11 +91,10 @@ export const FAIL_SESSIONS_ENV = 'RECURRENT_COPILOT_TEST_FAIL_SESSIONS';
  */
 export const FAIL_RUN_ENV = 'RECURRENT_COPILOT_TEST_FAIL_RUN';
 
-function failRunHook(sessions: ModelSessions): void {
+/** The run FAIL_RUN_ENV makes fail on `provider`, read once when the sessions are made. */
+function failRunAt(provider: Provider): number | undefined {
   const m = /^(\w+):(\d+)$/.exec(process.env[FAIL_RUN_ENV] ?? '');
-  if (m && m[1] === sessions.provider && ++sessions.runs === Number(m[2])) {
-    throw new Error(`Device lost (${FAIL_RUN_ENV}=${process.env[FAIL_RUN_ENV]})`);
-  }
+  return m && m[1] === provider ? Number(m[2]) : undefined;
 }
 
 /** The engine's session options on `provider` (exported for the tests' placement check). */
@@ -218,7 +218,9 @@ export async function runGraph(sessions: ModelSessions, graph: RunnableGraph, fe
     const session = sessions[graph];
     if (!session) throw new Error(`no ${graph} session: the ${graph === 'readback' ? 'state' : 'KV cache'} is not kept on the GPU`);
     const onDevice = sessions.provider !== 'cpu';
-    if (onDevice) failRunHook(sessions);
+    if (sessions.failRunAt !== undefined && ++sessions.runs === sessions.failRunAt) {
+      throw new Error(`Device lost (${FAIL_RUN_ENV}=${sessions.provider}:${sessions.failRunAt})`);
+    }
     if (onDevice) for (const t of Object.values(feeds)) if (t.location === 'cpu') sessions.transfers.toDevice += byteSize(t);
     const out = graph === 'prelude' || graph === 'core' || graph === 'coda' ? await session.run(feeds, sessions.fetches[graph]) : await session.run(feeds);
     if (onDevice) for (const t of Object.values(out)) if (t.location === 'cpu') sessions.transfers.toHost += byteSize(t);
@@ -230,7 +232,19 @@ export async function runGraph(sessions: ModelSessions, graph: RunnableGraph, fe
     const message = String((e as Error)?.message ?? e).replace(/\s*\n\s*/g, ' ');
     const helper = { readback: 'the read-back graph', kvFit: 'the KV-fit graph', kvRead: 'the KV read-back graph' } as Record<string, string>;
     const file = helper[graph] ?? sessions.files[graph as GraphName];
-    throw new Error(`${file} run failed: ${message}; inputs: ${describeFeeds(feeds)}`, { cause: e });
+    throw new GraphRunError(`${file} run failed: ${message}`, describeFeeds(feeds), e);
+  }
+}
+
+/** A graph run's failure: `failure` names the graph and onnxruntime's message (what a status line
+ *  says); the message adds what the graph was fed (what a log says). */
+export class GraphRunError extends Error {
+  constructor(
+    readonly failure: string,
+    inputs: string,
+    cause: unknown,
+  ) {
+    super(`${failure}; inputs: ${inputs}`, { cause });
   }
 }
 
@@ -257,7 +271,7 @@ export async function createSessions(m: LoadedManifest, so: SessionOptions = {})
       const state = provider === 'webgpu' && so.deviceState !== false;
       const kv = state && so.deviceKv !== false && hasPresentOutputs(m);
       const sessions = await createAll(m, sessionOptions(provider, threads), { state, kv });
-      return { ...sessions, provider, adapter: decision.adapter?.name };
+      return { ...sessions, provider, adapter: decision.adapter?.name, failRunAt: failRunAt(provider) };
     } catch (e) {
       fallbackReason = fallbackLine([...(decision.passedOver ?? []), `${PROVIDER_NAMES[provider]} unavailable: ${ortMessage((e as Error).message)}`]);
     }
