@@ -30,6 +30,7 @@ for sub in ("reference", "data", "tokenizer"):
 
 import torch  # noqa: E402
 
+import cpu_memory  # noqa: E402
 import math_tasks  # noqa: E402
 from bpe import Tokenizer  # noqa: E402
 from huginn import Huginn  # noqa: E402
@@ -84,6 +85,7 @@ def main(argv=None):
     ap.add_argument("--surroundings", action="store_true", help="each set also with its problems in surroundings")
     a = ap.parse_args(argv)
     torch.set_num_threads(2)
+    cpu_memory.keep_freed_memory()  # big batches: see cpu_memory
     rs = sorted(int(r) for r in a.r.split(","))
     model = Huginn.from_checkpoint(a.checkpoint, torch.float32)
     tok = Tokenizer(os.path.join(a.checkpoint, "tokenizer.json"))

@@ -40,6 +40,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import code_corpus  # noqa: E402
+import cpu_memory  # noqa: E402
 import math_tasks  # noqa: E402
 from bpe import Tokenizer  # noqa: E402
 from huginn import Huginn, HuginnConfig  # noqa: E402
@@ -509,6 +510,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
 
     torch.set_num_threads(2)
+    if not cpu_memory.keep_freed_memory():
+        log("note: not glibc; freed memory goes back to the system (slower steps where page faults are dear)")
     with open(a.config) as f:
         cfg = json.load(f)
     t = cfg["train"]
