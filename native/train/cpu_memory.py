@@ -25,4 +25,5 @@ def keep_freed_memory():
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return all(mallopt(k, v) == 1 for k, v in (
-        (_M_MMAP_THRESHOLD, _KEEP), (_M_TRIM_THRESHOLD, _KEEP), (_M_TOP_PAD, 100 << 20)))
+        (_M_MMAP_THRESHOLD, _KEEP), (_M_TRIM_THRESHOLD, _KEEP),
+        (_M_TOP_PAD, 100 << 20)))  # and grow the heap 100 MB at a time, not a block at a time
