@@ -2,10 +2,10 @@
 
 Sources (see SOURCES and node_sources()): Python's standard library (PSF-2.0), numpy, pygments,
 torch, sympy and mpmath from Debian (BSD), and JavaScript/TypeScript from the packages in
-<repo>/node_modules named in npm_sources.txt whose package.json licence is MIT, ISC, Apache-2.0 or BSD-*. Filters: code
-extensions only, no `.min.*`, no file over 200 KB, no line over 1000 characters or mean line over
-200 (minified or generated), UTF-8 only, exact duplicates (by content hash) dropped keeping the
-first in sorted path order.
+<repo>/node_modules named in npm_sources.txt whose package.json licence is MIT, ISC, Apache-2.0 or
+BSD-*. Filters: code extensions only, no `.min.*`, no file over 200 KB, no line over 1000
+characters or mean line over 200 (minified or generated), UTF-8 only, exact duplicates (by content
+hash) dropped keeping the first in sorted path order.
 
 Output (in --out, default native/data/build):
   code_train.jsonl, code_heldout.jsonl   one JSON object per line: {"source", "path", "text"}
