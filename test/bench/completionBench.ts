@@ -12,7 +12,8 @@
 // measurement behind the beamWidth setting's default) and, for a model whose config forbids FIM
 // prompts, the same cases with them allowed (the measurement behind that setting). Then the common
 // patterns of commonPatterns.ts (`for i in range(`, `const fs = require(`, ...) at the default
-// depth: how many ghost texts are plausible code (the file parses with them), and each one.
+// depth: how many ghost texts are plausible code (the file parses with them), and each one. The
+// confidence gate is off throughout (minConfidence 0): what it shows is bench:quality's subject.
 import * as fs from 'fs';
 import * as path from 'path';
 import { CancellationToken } from 'vscode-languageserver';
@@ -160,9 +161,11 @@ function budgetAt(r: number): DepthBudget {
   return { level: 2, steps: r, exitThreshold: 1e-3, maxTokens: 24, timeCapMs: 60_000, multiline: false };
 }
 
-/** The language server's completion path on `modelDir`, with the default settings but `beamWidth`. */
+/** The language server's completion path on `modelDir`, with the default settings but `beamWidth`
+ *  and the confidence gate off: this bench compares what the decoders make of a line, and a gate
+ *  that empties the unsure ones would hide it (bench:quality measures what the gate shows). */
 async function completionService(modelDir: string, beamWidth: number): Promise<{ host: ModelHost; service: CompletionService }> {
-  const settings = { ...DEFAULT_SETTINGS, modelPath: modelDir, device: 'cpu' as const, beamWidth, ...WINDOW };
+  const settings = { ...DEFAULT_SETTINGS, modelPath: modelDir, device: 'cpu' as const, beamWidth, minConfidence: 0, ...WINDOW };
   const host = new ModelHost(settings, () => {}, () => {});
   await host.load();
   return { host, service: new CompletionService(host, new CompletionStats(), () => settings, () => {}, () => {}) };

@@ -21,7 +21,7 @@ import { execFileSync } from 'child_process';
 import { CancellationToken } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { CompletionService, GhostObservation } from '../../server/lsp/completionService';
-import { barFor, confidenceOf, gate, Piece } from '../../server/lsp/confidence';
+import { barFor, CALIBRATION, confidenceOf, gate, Piece } from '../../server/lsp/confidence';
 import { defaultModelDir } from '../../server/engine/modelResolver';
 import { ModelHost } from '../../server/lsp/modelHost';
 import { postprocess } from '../../server/lsp/postprocess';
@@ -38,7 +38,7 @@ const SEED = Number(process.env.QUALITY_SEED ?? 1);
 const DUMP = process.env.QUALITY_DUMP;
 const FIT = process.env.QUALITY_FIT === '1';
 const BAR = DEFAULT_SETTINGS.minConfidence;
-/** The bars of the precision/coverage curve (no confidence reaches sigmoid(CALIBRATION.a) = 0.85). */
+/** The bars of the precision/coverage curve (no confidence reaches sigmoid(CALIBRATION.a), 0.84). */
 const CURVE = Array.from({ length: 17 }, (_, i) => Math.round(i * 5) / 100);
 
 function versionOf(s: Source): string {
@@ -230,7 +230,7 @@ async function main() {
   for (const [name, values] of aucs) console.log(`| ${name} | ${values.join(' | ')} |`);
 
   // Calibration: shown ghost texts (gate off) by confidence, and how many of them are right.
-  console.log(`\ncalibration (r=${mainR}, gate off: the whole shown ghost text; confidence = 1 / (1 + exp(-(1.7 + 1.7 ln P)))):\n`);
+  console.log(`\ncalibration (r=${mainR}, gate off: the whole shown ghost text; confidence = 1 / (1 + exp(-(${CALIBRATION.a} + ${CALIBRATION.b} ln P)))):\n`);
   console.log('| confidence | shown | right (correct prefix) | mean confidence |\n|---|---:|---:|---:|');
   const bins = [0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0001];
   for (let b = 0; b + 1 < bins.length; b++) {
