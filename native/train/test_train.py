@@ -215,6 +215,28 @@ class LossTests(unittest.TestCase):
         assert few.shape == (int(at.sum()), full.shape[-1]) and torch.allclose(few, full[at], atol=1e-5), few.shape
 
 
+class OptimizerTests(unittest.TestCase):
+    def test_core_lr_scale_groups(self):
+        """core_lr_scale: the core and its adapter get their own lr scale; weight decay on matrices only;
+        without the key the two groups of earlier runs' saved optimiser states, in their order"""
+        cfg = smoke_config()
+        tok = T.Tokenizer(T.os.path.join(T.TOKENIZER_DIR, "tokenizer.json"))
+        model = T.Huginn(T.HuginnConfig.from_dict(T.checkpoint_config(cfg, tok)))
+        names = {id(p): n for n, p in model.named_parameters()}
+        plain = T.make_optimizer(model, cfg["train"]).param_groups
+        assert [(g["weight_decay"] > 0, g["lr_scale"]) for g in plain] == [(True, 1.0), (False, 1.0)], plain
+        split = T.make_optimizer(model, {**cfg["train"], "core_lr_scale": 0.5}).param_groups
+        seen = [id(p) for g in split for p in g["params"]]
+        assert sorted(seen) == sorted(names) and len(seen) == len(set(seen))
+        for g in split:
+            for p in g["params"]:
+                n = names[id(p)]
+                in_core = n.startswith(("transformer.core_block.", "transformer.adapter."))
+                assert g["lr_scale"] == (0.5 if in_core else 1.0), n
+                assert (g["weight_decay"] > 0) == (p.dim() >= 2 and n.endswith("weight")), n
+        assert {g["lr_scale"] for g in split} == {0.5, 1.0}
+
+
 class CpuMemoryTests(unittest.TestCase):
     def test_keep_freed_memory_takes_effect_on_glibc(self):
         """cpu_memory.keep_freed_memory: mallopt accepts every setting where the C library is glibc (the

@@ -375,12 +375,19 @@ def checkpoint_config(cfg, tok):
 
 
 def make_optimizer(model, t):
-    # weight decay on matrices only (linears, embedding); not on norms or the per-head qk_bias
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and n.endswith("weight")]
-    rest = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and n.endswith("weight"))]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": t["weight_decay"]},
-                              {"params": rest, "weight_decay": 0.0}],
-                             lr=t["lr"], betas=(t["beta1"], t["beta2"]), eps=1e-8)
+    """AdamW with weight decay on matrices only (linears, embedding), not on norms or the per-head
+    qk_bias. train.core_lr_scale (default 1) scales the lr of the recurrent core and its adapter
+    against the rest: each parameter group carries its "lr_scale" for the schedule (lr12 in
+    native/train/EXPERIMENTS.md: a doubled lr everywhere helped code and kept the latent ops from forming)."""
+    core_scale = t.get("core_lr_scale", 1.0)
+    groups = {}
+    for n, p in model.named_parameters():
+        decays = p.dim() >= 2 and n.endswith("weight")
+        in_core = n.startswith(("transformer.core_block.", "transformer.adapter."))
+        scale = core_scale if in_core else 1.0
+        g = groups.setdefault((decays, scale), {"params": [], "weight_decay": t["weight_decay"] if decays else 0.0, "lr_scale": scale})
+        g["params"].append(p)
+    return torch.optim.AdamW(list(groups.values()), lr=t["lr"], betas=(t["beta1"], t["beta2"]), eps=1e-8)
 
 
 def lr_at(step, t, total):
@@ -588,7 +595,7 @@ def main(argv=None):
         p = sample_depth(depth_rng, m["mean_recurrence"])
         lr = lr_at(step, t, total)
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g.get("lr_scale", 1.0)
         mask = document_mask(x, eot) if t.get("document_mask") else None
         # the LM head runs only where the loss looks (on math rows: the answers), the same loss
         in_loss = y != pad
