@@ -550,7 +550,10 @@ def main(argv=None):
         if st["seed"] != a.seed or st["config"] != cfg:
             sys.exit(f"{state_path} was made with another --seed or config; use a fresh --out")
         model.load_state_dict(st["model"])
+        scales = [g["lr_scale"] for g in opt.param_groups]
         opt.load_state_dict(st["optimizer"])
+        for g, scale in zip(opt.param_groups, scales):  # the config's scales, not those saved (--from)
+            g["lr_scale"] = scale
         step, elapsed_before = st["step"], st["elapsed_s"]
         depth_rng = np.random.default_rng()
         depth_rng.bit_generator.state = st["depth_rng"]
