@@ -231,8 +231,7 @@ class OptimizerTests(unittest.TestCase):
         for g in split:
             for p in g["params"]:
                 n = names[id(p)]
-                in_core = n.startswith(("transformer.core_block.", "transformer.adapter."))
-                assert g["lr_scale"] == (0.5 if in_core else 1.0), n
+                assert g["lr_scale"] == (0.5 if n.startswith(T.CORE_PARAM_PREFIXES) else 1.0), n
                 assert (g["weight_decay"] > 0) == (p.dim() >= 2 and n.endswith("weight")), n
         assert {g["lr_scale"] for g in split} == {0.5, 1.0}
 

@@ -374,6 +374,10 @@ def checkpoint_config(cfg, tok):
     return c
 
 
+# The parameters train.core_lr_scale applies to: the recurrent core and the adapter that feeds it.
+CORE_PARAM_PREFIXES = ("transformer.core_block.", "transformer.adapter.")
+
+
 def make_optimizer(model, t):
     """AdamW with weight decay on matrices only (linears, embedding), not on norms or the per-head
     qk_bias. train.core_lr_scale (default 1) scales the lr of the recurrent core and its adapter
@@ -383,8 +387,7 @@ def make_optimizer(model, t):
     groups = {}
     for n, p in model.named_parameters():
         decays = p.dim() >= 2 and n.endswith("weight")
-        in_core = n.startswith(("transformer.core_block.", "transformer.adapter."))
-        scale = core_scale if in_core else 1.0
+        scale = core_scale if n.startswith(CORE_PARAM_PREFIXES) else 1.0
         g = groups.setdefault((decays, scale), {"params": [], "weight_decay": t["weight_decay"] if decays else 0.0, "lr_scale": scale})
         g["params"].append(p)
     return torch.optim.AdamW(list(groups.values()), lr=t["lr"], betas=(t["beta1"], t["beta2"]), eps=1e-8)
@@ -598,7 +601,7 @@ def main(argv=None):
         p = sample_depth(depth_rng, m["mean_recurrence"])
         lr = lr_at(step, t, total)
         for g in opt.param_groups:
-            g["lr"] = lr * g.get("lr_scale", 1.0)
+            g["lr"] = lr * g["lr_scale"]  # set by make_optimizer, kept over a resume
         mask = document_mask(x, eot) if t.get("document_mask") else None
         # the LM head runs only where the loss looks (on math rows: the answers), the same loss
         in_loss = y != pad
