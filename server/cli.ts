@@ -3,7 +3,7 @@
 //   generate [--model DIR] (--prompt TEXT | --ids 1,2,3) [--steps N] [--max-tokens N] [--temperature T]
 //            [--top-p P] [--top-k K] [--seed S] [--stop STR]... [--state-init random|zero] [--no-cache] [--json]
 //            [--exit CRITERION [--exit-threshold X] [--min-steps N] [--check-every N] [--exit-in-prefill]] [--kv-strategy S]
-//            [--warm-start] [--draft-steps N --lookahead N] [--heal] [--beams N]
+//            [--warm-start] [--draft-steps N --lookahead N] [--heal] [--beams N] [--document-cache]
 //   score    [--model DIR] --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]
 // Without --model, generate and score use the shipped default model (fp32 unless --dtype says
 // otherwise, as in the editor); a checkpoint --model is built as --dtype (default auto: int4 on the
@@ -31,6 +31,7 @@ const USAGE = `usage:
        [--min-steps N] [--check-every N] [--exit-in-prefill]] [--kv-strategy full|latest|skip|compress-sN|compress-rN]
       [--warm-start] [--draft-steps N --lookahead N] [--heal (token healing of a --prompt)]
       [--beams N (the likeliest continuation up to a --stop that a beam search of width N finds)]
+      [--document-cache (mix in what followed earlier matches of the text's tail in the --prompt)]
   recurrent-copilot score [--model DIR] --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]
       [--dtype auto|fp32|fp16|int4] [--device auto|cpu|webgpu|cuda]
   --device auto: a hardware WebGPU adapter, else CUDA where installed, else the CPU (never a software
@@ -126,6 +127,7 @@ async function cmdGenerate(argv: string[]): Promise<void> {
       'draft-steps': { type: 'string' },
       lookahead: { type: 'string' },
       beams: { type: 'string' },
+      'document-cache': { type: 'boolean' },
     },
   });
   if (values['kv-strategy'] !== undefined) {
@@ -139,10 +141,12 @@ async function cmdGenerate(argv: string[]): Promise<void> {
   if ((values.prompt === undefined) === (values.ids === undefined)) throw new UsageError('give exactly one of --prompt TEXT or --ids 1,2,3');
   const ids = values.ids !== undefined ? idsArg(values.ids) : undefined;
   if (values.heal && ids) throw new UsageError('--heal works on a --prompt, not on --ids');
+  if (values['document-cache'] && ids) throw new UsageError('--document-cache works on a --prompt, not on --ids');
   const request = {
     prompt: values.prompt,
     ids,
     heal: values.heal ?? false,
+    document: values['document-cache'] ? values.prompt : undefined,
     steps: 0,
     maxTokens: intArg(values['max-tokens'], 'max-tokens', 1, 64),
     sampling: {

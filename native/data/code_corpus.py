@@ -272,9 +272,20 @@ def fim_example(doc, rng, max_chars=2000, line_end_p=0.75):
 
 
 def iter_documents(path):
+    for r in iter_records(path):
+        yield r["text"]
+
+
+def iter_records(path):
+    """The corpus's documents as written: {"source", "path", "text"}."""
     with open(path, encoding="utf-8") as f:
         for line in f:
-            yield json.loads(line)["text"]
+            yield json.loads(line)
+
+
+def language_of(path):
+    """A document's language group: "python" or "ts/js" (the groups bench:quality splits over)."""
+    return "python" if path.endswith(".py") else "ts/js"
 
 
 if __name__ == "__main__":

@@ -174,6 +174,28 @@ class FimRowsTests(unittest.TestCase):
         assert cfgfile["fill_in_the_middle"] is True
 
 
+class CodeWeightsTests(unittest.TestCase):
+    def test_code_weights_repeat_and_thin_documents_by_source_and_language(self):
+        """data.code_weights: a document enters the stream its source's weight times its language's
+        (floor, plus one with the fraction's probability); unnamed ones once, in the unweighted order"""
+        import random
+        recs = [{"source": "sympy", "path": "a.py", "text": "s"}, {"source": "npm:x", "path": "b.ts", "text": "t"},
+                {"source": "npm:y", "path": "c.js", "text": "j"}, {"source": "numpy", "path": "d.py", "text": "n"}]
+        w = {"lang:ts/js": 3, "sympy": 0.5, "numpy": 0}
+        self.assertEqual([T.code_weight(r, w) for r in recs], [0.5, 3, 3, 0])
+        self.assertEqual(T.code_weight({"source": "sympy", "path": "e.py"}, {"sympy": 2, "lang:python": 1.5}), 3)
+        kept = [T.weighted_documents(recs, w, random.Random(s)).count("s") for s in range(400)]
+        self.assertTrue(150 < sum(kept) < 250, sum(kept))  # about half the draws keep the sympy file
+        docs = T.weighted_documents(recs, w, random.Random(0))
+        self.assertEqual((docs.count("t"), docs.count("j"), docs.count("n")), (3, 3, 0))
+        # without weights (or with whole ones) no random number is drawn: the document order of
+        # runs made before code_weights is unchanged
+        rng = random.Random(0)
+        state = rng.getstate()
+        self.assertEqual(T.weighted_documents(recs, {}, rng), ["s", "t", "j", "n"])
+        self.assertEqual(rng.getstate(), state)
+
+
 class LossTests(unittest.TestCase):
     def test_math_loss_weight(self):
         """math_loss_weight: each math position counts that many times a code position; 1 is the plain mean"""

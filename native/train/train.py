@@ -54,24 +54,50 @@ CODE_TRAIN = os.path.join(DATA_BUILD, "code_train.jsonl")
 
 # ---------------------------------------------------------------- data
 
-def code_tokens(tok, seed, fim_rate, piece_chars):
+def code_weight(record, weights):
+    """How many times a corpus document enters the stream under data.code_weights (expected):
+    the product of the weights whose key is its source ("sympy", "npm:yargs") or its language
+    group ("lang:python", "lang:ts/js"); 1 where none is named."""
+    w = 1.0
+    for key in (record["source"], "lang:" + code_corpus.language_of(record["path"])):
+        w *= weights.get(key, 1.0)
+    return w
+
+
+def weighted_documents(records, weights, rng):
+    """The documents' texts, each repeated code_weight times: floor(w) copies and one more with
+    probability w - floor(w) (0 leaves a document out)."""
+    docs = []
+    for r in records:
+        w = code_weight(r, weights)
+        frac = w - int(w)  # drawn only when fractional: unweighted runs keep their document order
+        docs += [r["text"]] * (int(w) + (frac > 0 and rng.random() < frac))
+    return docs
+
+
+def code_tokens(tok, seed, fim_rate, piece_chars, weights=None):
     """The whole code corpus as one token stream, in a seeded document order, cached as .npy.
 
     A document becomes either one plain text (doc + <|end_text|>) or, with probability
     fim_rate, a series of FIM examples over its line-aligned pieces of at most piece_chars
     characters: so fim_rate is also about the share of code tokens that are FIM, and a 200 KB
-    file turns into many short, self-contained FIM examples instead of one."""
+    file turns into many short, self-contained FIM examples instead of one. weights
+    (data.code_weights, see code_weight) repeat or thin documents by source or language before
+    the shuffle: the corpus is 86% Python (a third of it sympy) where bench:quality asks half
+    TypeScript/JavaScript."""
     with open(os.path.join(TOKENIZER_DIR, "tokenizer.json"), "rb") as f:
         tok_hash = hashlib.sha1(f.read()).hexdigest()[:8]
     key = f"{seed}-{fim_rate}-{piece_chars}-{os.path.getsize(CODE_TRAIN)}-{tok_hash}"
+    if weights:  # unweighted runs keep their cache name
+        key += "-" + json.dumps(weights, sort_keys=True)
     path = os.path.join(DATA_BUILD, f"code_tokens_{hashlib.sha1(key.encode()).hexdigest()[:12]}.npy")
     if os.path.exists(path):
         return np.load(path)
     if not os.path.exists(CODE_TRAIN):
         sys.exit(f"{CODE_TRAIN} missing: run /usr/bin/python3 native/data/code_corpus.py --out native/data/build")
     log(f"tokenizing the code corpus once into {path} ...")
-    docs = list(code_corpus.iter_documents(CODE_TRAIN))
     rng = random.Random(f"code/{seed}")
+    docs = weighted_documents(code_corpus.iter_records(CODE_TRAIN), weights or {}, rng)
     rng.shuffle(docs)
     ids = []
     for doc in docs:
@@ -327,7 +353,7 @@ class Batches:
         self.bos, self.pad = tok.token_id("<|begin_text|>"), tok.token_id("<|pad|>")
         self.math = MathStream(tok, seed, cfg["data"], state.get("math"))
         # a math-only config (a probe) needs no code corpus
-        self.code = CodeStream(code_tokens(tok, seed, cfg["data"]["fim_rate"], cfg["data"]["code_piece_chars"]), state.get("code")) if self.math_fraction < 1 else None
+        self.code = CodeStream(code_tokens(tok, seed, cfg["data"]["fim_rate"], cfg["data"]["code_piece_chars"], cfg["data"].get("code_weights")), state.get("code")) if self.math_fraction < 1 else None
         self.fim_rows = cfg["data"].get("fim_rows", 0.0)
         self.fim = FimRows(tok, seed, self.seq_len, state.get("fim")) if self.fim_rows > 0 else None
         self.rng = random.Random(f"mix/{seed}")

@@ -43,7 +43,8 @@ install_debs_from() {
   $sudo apt-get install -y -qq --no-install-recommends -t "$suite" "$@" >/dev/null
 }
 
-# deb_version PKG: the installed version of PKG, or nothing.
+# deb_version PKG: the installed version of PKG, or nothing (also where dpkg has never heard of
+# PKG: dpkg-query then fails, which under pipefail and set -e would end the calling script).
 deb_version() {
-  dpkg-query -W -f='${Status} ${Version}' "$1" 2>/dev/null | sed -n 's/^install ok installed //p'
+  { dpkg-query -W -f='${Status} ${Version}' "$1" 2>/dev/null || true; } | sed -n 's/^install ok installed //p'
 }

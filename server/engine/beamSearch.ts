@@ -74,6 +74,9 @@ export interface BeamLimits {
   memoryFull: () => boolean;
   /** A finished continuation is a candidate only when its text matches this. */
   candidate: RegExp;
+  /** The next-token distribution after a beam's tokens, from the model's logits (Decoding.next:
+   *  the document cache mixed in). */
+  next: (logits: Float32Array, generated: readonly number[]) => Float32Array;
 }
 
 /** The default candidate rule: a continuation with no text but blanks is no answer. */
@@ -125,7 +128,7 @@ export async function beamSearch(
       // step.
       const grown: { ids: number[]; iterations: number[]; logProb: number; tokenLogProbs: number[]; parent: Beam }[] = [];
       for (const beam of live) {
-        const lp = logSoftmax(beam.logits);
+        const lp = logSoftmax(limits.next(beam.logits, beam.ids));
         for (const token of topK(lp, width)) {
           const logProb = beam.logProb + lp[token];
           if (stop.ids.has(token)) {

@@ -48,7 +48,7 @@ export interface EngineInfo {
 }
 
 /** A generation request whose prompt is text, a cursor's surroundings or ids (prompt.ts). */
-export interface TextGenerateRequest extends Omit<GenerateRequest, 'ids' | 'healedText'>, PromptSource {
+export interface TextGenerateRequest extends Omit<GenerateRequest, 'ids' | 'healedText' | 'documentIds'>, PromptSource {
   /** Reuse the KV entries of the previous request's prompt (editor requests share prefixes). */
   reusePrompt?: boolean;
 }
@@ -112,11 +112,11 @@ export class Engine {
     // the caller can afford to run.
     const kvRoom = req.maxKvBytes === undefined ? Infinity : Math.floor(req.maxKvBytes / this.model.kvBytesPerToken(req.steps)) - req.maxTokens;
     const maxPromptTokens = Math.min(kvRoom, req.maxPromptTokens ?? Infinity);
-    const { ids, healedText } = buildPrompt(this.model, req, req.maxTokens, maxPromptTokens);
+    const { ids, healedText, documentIds } = buildPrompt(this.model, req, req.maxTokens, maxPromptTokens);
     let streamed = false;
     const events = onToken && ((e: TokenEvent) => ((streamed = true), onToken(e)));
     return this.onDevice(
-      () => generate(this.model, { ...req, ids, healedText }, events, cancel, req.reusePrompt ? this.prompts : undefined),
+      () => generate(this.model, { ...req, ids, healedText, documentIds }, events, cancel, req.reusePrompt ? this.prompts : undefined),
       () => !streamed, // text already streamed cannot be taken back: such a request errors
     );
   }

@@ -20,17 +20,31 @@ export interface PromptSource {
    *  prompt gives back its trailing tokens and the first generated token must start with their
    *  text, so `c` + `la` can become `class`. */
   heal?: boolean;
+  /** The document's text up to where the prompt ends (a cursor), as far back as the caller
+   *  likes: the document cache's (documentCache.ts) source of names and phrases to copy. */
+  document?: string;
 }
 
 export interface BuiltPrompt {
   ids: number[];
   /** Set when token healing gave back text: the first generated token must start with it. */
   healedText?: string;
+  /** `document` as token ids, without the text token healing gave back (the continuation
+   *  follows them). */
+  documentIds?: number[];
 }
 
 /** Prompt ids for a request that will generate up to `maxTokens` tokens; a cursor's prompt also
  *  keeps to `maxPromptTokens` (what the KV memory ceiling leaves room for). */
 export function buildPrompt(model: HuginnModel, src: PromptSource, maxTokens: number, maxPromptTokens = Infinity): BuiltPrompt {
+  const built = promptOf(model, src, maxTokens, maxPromptTokens);
+  if (src.document === undefined) return built;
+  const healed = built.healedText ?? '';
+  const text = healed && src.document.endsWith(healed) ? src.document.slice(0, src.document.length - healed.length) : src.document;
+  return { ...built, documentIds: model.tokenizer.encodeUntrusted(text) };
+}
+
+function promptOf(model: HuginnModel, src: PromptSource, maxTokens: number, maxPromptTokens: number): BuiltPrompt {
   if (src.ids) return { ids: src.ids.length ? src.ids : startDocument(model, []) };
   if (src.fim) return cursorPrompt(model, src.fim.prefix, src.fim.suffix, maxTokens, src.heal ?? false, maxPromptTokens);
   if (typeof src.prompt !== 'string') throw new RangeError('generate needs a prompt, fim or ids');

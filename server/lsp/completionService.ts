@@ -24,6 +24,11 @@ export interface CompletionItemOut {
   recurrent: CompletionInfo;
 }
 
+/** How far back the document cache (server/engine/documentCache.ts) reads the document before
+ *  the cursor: names and phrases defined far above the prompt's window (prefixChars) are copied
+ *  from here. Tokenizing it costs a few milliseconds per request. */
+const DOCUMENT_CACHE_CHARS = 16_000;
+
 export class PositionError extends Error {}
 
 /** What the cache keeps of a computed completion: its info and the gate's input. */
@@ -85,14 +90,16 @@ export class CompletionService {
     // (what it finished stays in the prompt cache, which this request then reuses).
     this.background?.cancel();
     const { beamWidth, minConfidence } = this.settings();
-    const { prefix, suffix, ctx } = this.placeOf(doc, position, budget);
+    const { prefix, suffix, document, ctx } = this.placeOf(doc, position, budget);
     const bar = barFor(minConfidence, budget.explicit === true);
     // An explicit request may pass a lower bar than the setting's: what only it passes is marked.
     const marked = (shown: Gated) => ({ confidence: shown.confidence, lowConfidence: minConfidence > 0 && shown.confidence < minConfidence });
     const budgetKey = JSON.stringify([budget.steps, budget.exitThreshold, budget.maxTokens, ctx.multiline, beamWidth]);
     const range = { start: position, end: position };
 
-    const hit = this.cache.get(prefix, suffix, budgetKey);
+    // Keyed by the document before the cursor (which holds the prompt's prefix): the document
+    // cache reads all of it.
+    const hit = this.cache.get(document, suffix, budgetKey);
     if (hit) {
       this.stats.counters.cacheHits++;
       const shown = gate(afterTyped(hit.entry.info.pieces, hit.entry.text.length - hit.text.length), ctx, bar);
@@ -111,7 +118,7 @@ export class CompletionService {
     const streamed = new StreamedTokens((p) => this.progress({ requestId, uri: doc.uri, ...p }), started);
     const limits = this.limitsOf(engine);
     const beams = limits.beamWidth(beamWidth, budget.steps, budget.timeCapMs);
-    const handle = engine.generate(ghostTextRequest({ prefix, suffix }, ctx, budget, beams, started, limits), (e) => {
+    const handle = engine.generate(ghostTextRequest({ prefix, suffix }, document, ctx, budget, beams, started, limits), (e) => {
       if (streamed.length === 0) this.stats.counters.computed++;
       streamed.add(e);
     });
@@ -125,7 +132,7 @@ export class CompletionService {
     const info = { requestId, tokens: streamed.tokens, latencyMs, cached: false, budget };
     const raw = ghostTextOf(result, ctx);
     const pieces = piecesOf(result, streamed.tokens, raw);
-    this.cache.put({ prefix, suffix, budgetKey, text: raw, info: { info, pieces } });
+    this.cache.put({ prefix: document, suffix, budgetKey, text: raw, info: { info, pieces } });
     const shown = gate(pieces, ctx, bar);
     this.observe?.({ result, raw, pieces, ctx, shown });
     if (!shown) return [];
@@ -143,10 +150,10 @@ export class CompletionService {
     const engine = this.host.engine();
     if (!engine || this.inFlight.size > 0 || this.background) return false;
     try {
-      const { prefix, suffix, ctx } = this.placeOf(doc, position, budget);
+      const { prefix, suffix, document, ctx } = this.placeOf(doc, position, budget);
       const { beamWidth } = this.settings();
       // No deadline: it runs until done or until a real request cancels it.
-      const request = { ...ghostTextRequest({ prefix, suffix }, ctx, budget, beamWidth, Date.now(), this.limitsOf(engine)), deadline: undefined, prefillOnly: true };
+      const request = { ...ghostTextRequest({ prefix, suffix }, document, ctx, budget, beamWidth, Date.now(), this.limitsOf(engine)), deadline: undefined, prefillOnly: true };
       const handle = engine.generate(request, () => {});
       this.background = handle;
       try {
@@ -161,11 +168,13 @@ export class CompletionService {
   }
 
   /** The prompt's window around the cursor and the cursor's line as post-processing sees it. */
-  private placeOf(doc: TextDocument, position: { line: number; character: number }, budget: DepthBudget): { prefix: string; suffix: string; ctx: CursorContext } {
+  private placeOf(doc: TextDocument, position: { line: number; character: number }, budget: DepthBudget): { prefix: string; suffix: string; document: string; ctx: CursorContext } {
     const cursor = cursorIn(doc, position);
     const { prefixChars, suffixChars } = this.settings();
-    const { prefix, suffix } = cursorWindow(doc.getText(), cursor.offset, prefixChars, suffixChars);
-    return { prefix, suffix, ctx: { linePrefix: cursor.linePrefix, lineSuffix: cursor.lineSuffix, multiline: spansLines(budget.multiline, cursor.lineSuffix) } };
+    const text = doc.getText();
+    const { prefix, suffix } = cursorWindow(text, cursor.offset, prefixChars, suffixChars);
+    const document = cursorWindow(text, cursor.offset, Math.max(prefixChars, DOCUMENT_CACHE_CHARS), 0).prefix;
+    return { prefix, suffix, document, ctx: { linePrefix: cursor.linePrefix, lineSuffix: cursor.lineSuffix, multiline: spansLines(budget.multiline, cursor.lineSuffix) } };
   }
 
   private limitsOf(engine: EngineClient): ServingLimits {
@@ -216,9 +225,10 @@ function cursorIn(doc: TextDocument, position: { line: number; character: number
 }
 
 /** The engine request for ghost text at a cursor, under the request's depth budget. */
-function ghostTextRequest(fim: { prefix: string; suffix: string }, ctx: CursorContext, budget: DepthBudget, beams: number, started: number, limits: ServingLimits): TextGenerateRequest {
+function ghostTextRequest(fim: { prefix: string; suffix: string }, document: string, ctx: CursorContext, budget: DepthBudget, beams: number, started: number, limits: ServingLimits): TextGenerateRequest {
   return {
     fim,
+    document,
     reusePrompt: true,
     heal: true,
     steps: budget.steps,

@@ -77,6 +77,12 @@ describe('recurrent-copilot CLI', function () {
     const beams = run('--beams', '3');
     assert.ok(beams.ids.length >= 1 && beams.ids.length <= 8 && ['length', 'eos'].includes(beams.finishReason), JSON.stringify(beams));
     assert.ok(beams.logProb < 0);
+    // The document cache over the prompt's own text: a phrase seen before is continued as it was
+    // there (this random model alone writes something else, ` 60`).
+    const r = cli(['generate', '--model', built, '--prompt', 'a b c d a b c', '--steps', '2', '--max-tokens', '1', '--json', '--document-cache']);
+    assert.strictEqual(r.code, 0, r.stderr);
+    const cached = JSON.parse(r.stdout);
+    assert.ok(cached.text.length > 0 && ' d'.startsWith(cached.text), JSON.stringify(cached));
   });
 
   it('--model accepts a checkpoint folder: built once into the cache, reused while unchanged', function () {
@@ -144,6 +150,7 @@ describe('recurrent-copilot CLI', function () {
     ['an unknown exit criterion', ['generate', '--model', '.', '--ids', '1', '--exit', 'vibes'], 2, /--exit must be one of/],
     ['a bad KV strategy', ['generate', '--model', '.', '--ids', '1', '--kv-strategy', 'compress-q2'], 2, /unknown KV cache strategy/],
     ['zero beams', ['generate', '--model', '.', '--ids', '1', '--beams', '0'], 2, /--beams must be an integer >= 1/],
+    ['a document cache without a prompt', ['generate', '--model', '.', '--ids', '1', '--document-cache'], 2, /--document-cache works on a --prompt/],
     ['a lookahead without draft steps', ['generate', '--model', '.', '--ids', '1', '--lookahead', '2'], 2, /go together/],
     ['a missing model folder', ['generate', '--model', '/nonexistent/model', '--ids', '1'], 1, /model folder not found/],
     ['a folder that is not a model', ['generate', '--model', '/tmp', '--ids', '1'], 1, /neither a built model/],

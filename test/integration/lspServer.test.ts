@@ -40,7 +40,8 @@ describe('language server over stdio', function () {
     const engine = await Engine.open(modelDir, { device: 'cpu', threads: 1 });
     try {
       const prefix = TEXT;
-      const direct = await engine.generate({ fim: { prefix, suffix: '' }, heal: true, steps: 3, maxTokens: 12, stop: ['\n\n'], beams: DEFAULT_SETTINGS.beamWidth });
+      // (The document before the cursor, shorter than the prompt's window, is the document cache's.)
+      const direct = await engine.generate({ fim: { prefix, suffix: '' }, document: prefix, heal: true, steps: 3, maxTokens: 12, stop: ['\n\n'], beams: DEFAULT_SETTINGS.beamWidth });
       const ctx = { linePrefix: 'x = add(1, ', lineSuffix: '', multiline: true };
       // The server shows the likeliest finished continuation that post-processing leaves non-empty.
       const expected = [direct.text, ...(direct.alternatives ?? [])].map((t) => postprocess(t, ctx)).find((t) => t !== '') ?? '';

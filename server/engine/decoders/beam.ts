@@ -22,6 +22,7 @@ export async function decodeBeams(
       timeUp,
       memoryFull: () => d.cache.usedBytes >= (req.maxKvBytes ?? Infinity),
       candidate: req.beamCandidate ?? NOT_BLANK,
+      next: d.next,
     },
     d.stop,
     { ...d.base, exit: req.exit },

@@ -1,6 +1,7 @@
 // What the decoders (plain, speculative, beam) share for one request: the model and its cache, the
 // forward options every token runs with, the stop rules and the sink that applies them, sampling.
 import { CancelSignal } from '../cancel';
+import { DocumentCache } from '../documentCache';
 import { GenerateRequest } from '../generateRequest';
 import { HuginnModel } from '../huginnModel';
 import { KvCache } from '../kvCache';
@@ -19,6 +20,9 @@ export interface Decoding {
   rng: Rng;
   cache: KvCache;
   contextLeft(): number;
+  /** The next-token distribution a decoder chooses from after `generated`: the model's logits,
+   *  with the request's document cache mixed in (then log-probabilities). */
+  next(logits: Float32Array, generated: readonly number[]): Float32Array;
 }
 
 /** The decoding state of a validated request whose forwards stop when `cancel` fires. */
@@ -26,6 +30,7 @@ export function newDecoding(model: HuginnModel, req: GenerateRequest, cache: KvC
   const seed = req.seed ?? 0;
   const stop = stopRules(model, req);
   const sink = new TokenSink(model, stop, req.maxTokens, onToken);
+  const document = req.documentIds && new DocumentCache(req.documentIds);
   return {
     model,
     req,
@@ -36,6 +41,7 @@ export function newDecoding(model: HuginnModel, req: GenerateRequest, cache: KvC
     rng: new Rng(seed, 0x5a3b1e),
     cache,
     contextLeft: () => model.cfg.blockSize - req.ids.length - sink.ids.length,
+    next: (logits, generated) => (document ? document.mix(logits, generated) : logits),
   };
 }
 

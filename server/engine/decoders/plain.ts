@@ -13,10 +13,11 @@ export async function decodePlain(d: Decoding, prefill: ForwardResult): Promise<
   let lastState: Float32Array | undefined = prefill.state?.slice(prefill.state.length - model.cfg.nEmbd);
   const tokenLogProbs: number[] = [];
   const next = () => {
-    const token = sampleToken(logits, d.sampling, d.rng);
+    const dist = d.next(logits, sink.ids);
+    const token = sampleToken(dist, d.sampling, d.rng);
     const before = sink.ids.length;
     const more = sink.push(token, iterations);
-    if (sink.ids.length > before) tokenLogProbs.push(logSoftmax(logits)[token]);
+    if (sink.ids.length > before) tokenLogProbs.push(logSoftmax(dist)[token]);
     return more;
   };
   while (next()) {

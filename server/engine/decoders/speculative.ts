@@ -18,24 +18,28 @@ export async function decodeSpeculative(d: Decoding, prefill: ForwardResult, sp:
   const V = model.cfg.vocabSize;
   const threshold = sp.threshold ?? 1;
   const stats = { rounds: 0, drafted: 0, accepted: 0 };
-  let pending = sampleToken(prefill.logits, d.sampling, d.rng); // sampled but not yet in the cache
+  let pending = sampleToken(d.next(prefill.logits, []), d.sampling, d.rng); // sampled but not yet in the cache
   if (!sink.push(pending, prefill.iterations)) return stats;
   while (!sink.done) {
     if (outOfRoom(d)) break;
     // Draft no further than the context and the token budget allow.
     const lookahead = Math.min(sp.lookahead, d.contextLeft(), d.req.maxTokens - sink.ids.length);
     const start = cache.length;
+    const verified = [...sink.ids];
     const drafts: number[] = [];
     let x = pending;
     for (let i = 0; i < lookahead; i++) {
       const r = await forwardChunk(model, cache, [x], { ...base, steps: sp.draftSteps });
-      x = sampleToken(r.logits, d.sampling, d.rng);
+      x = sampleToken(d.next(r.logits, [...verified, ...drafts]), d.sampling, d.rng);
       drafts.push(x);
     }
     cache.truncate(start);
     const verify = await forwardChunk(model, cache, [pending, ...drafts.slice(0, -1)], { ...base, numLogits: lookahead });
     let accepted = 0;
-    while (accepted < lookahead && keeps(verify.logits.subarray(accepted * V, (accepted + 1) * V), drafts[accepted], threshold)) accepted++;
+    // The verifier's distribution at each drafted position (the document cache sees the drafts
+    // before it, as plain decoding would have).
+    const row = (i: number) => d.next(verify.logits.subarray(i * V, (i + 1) * V), [...verified, ...drafts.slice(0, i)]);
+    while (accepted < lookahead && keeps(row(accepted), drafts[accepted], threshold)) accepted++;
     stats.rounds++;
     stats.drafted += lookahead;
     stats.accepted += accepted;
@@ -43,7 +47,7 @@ export async function decodeSpeculative(d: Decoding, prefill: ForwardResult, sp:
     if (accepted < lookahead) {
       // The verifier's own token at the first mismatch; its predecessor is the last verified entry.
       cache.truncate(start + accepted + 1);
-      pending = sampleToken(verify.logits.slice(accepted * V, (accepted + 1) * V), d.sampling, d.rng);
+      pending = sampleToken(row(accepted), d.sampling, d.rng);
       if (!sink.push(pending, base.steps)) return stats;
     } else {
       pending = drafts[lookahead - 1];
