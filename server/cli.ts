@@ -146,7 +146,7 @@ async function cmdGenerate(argv: string[]): Promise<void> {
     prompt: values.prompt,
     ids,
     heal: values.heal ?? false,
-    document: values['document-cache'] ? values.prompt : undefined,
+    document: values['document-cache'] && values.prompt !== undefined ? { before: values.prompt } : undefined,
     steps: 0,
     maxTokens: intArg(values['max-tokens'], 'max-tokens', 1, 64),
     sampling: {

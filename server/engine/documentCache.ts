@@ -2,9 +2,9 @@
 // (a cache language model: Kuhn & De Mori 1990; for code, Tu et al. 2014 and Hellendoorn & Devanbu
 // 2017; Grave et al. 2017 for neural models). Code repeats its own names and phrases, and a small
 // model copies them poorly: after `getVgPositionChannel(channe` the default model writes `r`. The
-// cache looks up the earlier places where the text's last tokens occur in the document (up to
-// the cursor, far beyond the model's context) and what followed there; the longer the match, the
-// more weight the tokens that followed get (docs/architecture.md, "Document cache").
+// cache looks up the places where the text's last tokens occur in the document (before the cursor,
+// far beyond the model's context, and after it) and what followed there; the longer the match,
+// the more weight the tokens that followed get (docs/architecture.md, "Document cache").
 import { logSoftmax } from './sampling';
 
 /** Mixing weight of the cache by the length (in tokens) of the longest earlier match of the
@@ -19,8 +19,12 @@ const WEIGHTS = [0.2, 0, 0.3, 0.5, 0.6];
 const MAX_MATCH = 8;
 
 export class DocumentCache {
-  /** `document`: token ids of the text before the continuation starts (the prompt's end). */
-  constructor(private readonly document: readonly number[]) {}
+  /** `document`: token ids of the text before the continuation starts (the prompt's end);
+   *  `after`: of the text after that point (a cursor's), searched for matches too. */
+  constructor(
+    private readonly document: readonly number[],
+    private readonly after: readonly number[] = [],
+  ) {}
 
   /**
    * The decoder's distribution for the token after `generated` (which follows the document):
@@ -47,15 +51,11 @@ export class DocumentCache {
   private followers(seq: readonly number[], logits: Float32Array): { tokens: number[]; weight: number } | undefined {
     const n = seq.length;
     const allowed = (t: number) => logits[t] > -Infinity;
-    if (n >= 2) {
-      const last = seq[n - 1];
+    if (n >= 1) {
       const byLength: number[][] = [];
-      for (let j = 1; j < n; j++) {
-        if (seq[j - 1] !== last) continue;
-        let length = 1;
-        while (length < MAX_MATCH && j - 1 - length >= 0 && seq[j - 1 - length] === seq[n - 1 - length]) length++;
-        if (allowed(seq[j])) (byLength[length] ??= []).push(seq[j]);
-      }
+      // earlier in the text itself, and anywhere after the cursor
+      matches(seq, n - 1, seq, allowed, byLength);
+      matches(this.after, this.after.length - 1, seq, allowed, byLength);
       for (let length = byLength.length - 1; length >= 1; length--) {
         const weight = WEIGHTS[Math.min(length, WEIGHTS.length - 1)];
         if (byLength[length] && weight > 0) return { tokens: byLength[length], weight };
@@ -64,6 +64,19 @@ export class DocumentCache {
     if (!logits.some((x) => x === -Infinity)) return undefined;
     const tokens = this.document.filter(allowed);
     return tokens.length ? { tokens, weight: WEIGHTS[0] } : undefined;
+  }
+}
+
+/** Adds to `byLength[l]` the token that follows each place in `source` where the last l tokens
+ *  of `seq` occur (l up to MAX_MATCH), for the places that end before index `end`. */
+function matches(source: readonly number[], end: number, seq: readonly number[], allowed: (t: number) => boolean, byLength: number[][]): void {
+  const n = seq.length;
+  const last = seq[n - 1];
+  for (let j = 1; j <= end; j++) {
+    if (source[j - 1] !== last) continue;
+    let length = 1;
+    while (length < MAX_MATCH && j - 1 - length >= 0 && source[j - 1 - length] === seq[n - 1 - length]) length++;
+    if (allowed(source[j])) (byLength[length] ??= []).push(source[j]);
   }
 }
 

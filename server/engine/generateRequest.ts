@@ -56,17 +56,18 @@ export interface GenerateRequest {
   /** Beam search: a finished continuation is a candidate only when its text (up to its stop)
    *  matches this. Default: any text that is not blank ("stop right here" is no answer). */
   beamCandidate?: RegExp;
-  /** Token ids of the document up to where the prompt ends: the document cache
-   *  (documentCache.ts) mixes what followed its earlier matches into every decoder's next-token
-   *  distribution (and into the log-probabilities the result reports). */
-  documentIds?: number[];
+  /** Token ids of the document around where the prompt ends: `before` it (the continuation
+   *  follows these) and `after` it. The document cache (documentCache.ts) mixes what followed
+   *  their earlier matches into every decoder's next-token distribution (and into the
+   *  log-probabilities the result reports). */
+  documentIds?: { before: number[]; after?: number[] };
 }
 
 /** Throws a RangeError naming the first thing wrong with `req` for `model`. */
 export function validateRequest(model: HuginnModel, req: GenerateRequest): void {
   if (req.ids.length === 0) throw new RangeError('generate needs at least one prompt token');
   const vocab = model.cfg.vocabSize;
-  for (const id of [...req.ids, ...(req.documentIds ?? [])]) {
+  for (const id of [...req.ids, ...(req.documentIds?.before ?? []), ...(req.documentIds?.after ?? [])]) {
     if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`token id ${id} is outside the vocabulary [0, ${vocab})`);
   }
   if (!Number.isInteger(req.steps) || req.steps < 1) throw new RangeError(`steps must be a positive integer, got ${req.steps}`);

@@ -20,18 +20,19 @@ export interface PromptSource {
    *  prompt gives back its trailing tokens and the first generated token must start with their
    *  text, so `c` + `la` can become `class`. */
   heal?: boolean;
-  /** The document's text up to where the prompt ends (a cursor), as far back as the caller
-   *  likes: the document cache's (documentCache.ts) source of names and phrases to copy. */
-  document?: string;
+  /** The document around where the prompt ends (a cursor): its text `before` it, as far back as
+   *  the caller likes, and `after` it: the document cache's (documentCache.ts) source of names and
+   *  phrases to copy. */
+  document?: { before: string; after?: string };
 }
 
 export interface BuiltPrompt {
   ids: number[];
   /** Set when token healing gave back text: the first generated token must start with it. */
   healedText?: string;
-  /** `document` as token ids, without the text token healing gave back (the continuation
-   *  follows them). */
-  documentIds?: number[];
+  /** `document` as token ids, `before` without the text token healing gave back (the
+   *  continuation follows it). */
+  documentIds?: { before: number[]; after: number[] };
 }
 
 /** Prompt ids for a request that will generate up to `maxTokens` tokens; a cursor's prompt also
@@ -39,9 +40,10 @@ export interface BuiltPrompt {
 export function buildPrompt(model: HuginnModel, src: PromptSource, maxTokens: number, maxPromptTokens = Infinity): BuiltPrompt {
   const built = promptOf(model, src, maxTokens, maxPromptTokens);
   if (src.document === undefined) return built;
+  const { before, after = '' } = src.document;
   const healed = built.healedText ?? '';
-  const text = healed && src.document.endsWith(healed) ? src.document.slice(0, src.document.length - healed.length) : src.document;
-  return { ...built, documentIds: model.tokenizer.encodeUntrusted(text) };
+  const text = healed && before.endsWith(healed) ? before.slice(0, before.length - healed.length) : before;
+  return { ...built, documentIds: { before: model.tokenizer.encodeUntrusted(text), after: model.tokenizer.encodeUntrusted(after) } };
 }
 
 function promptOf(model: HuginnModel, src: PromptSource, maxTokens: number, maxPromptTokens: number): BuiltPrompt {

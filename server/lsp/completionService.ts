@@ -24,9 +24,9 @@ export interface CompletionItemOut {
   recurrent: CompletionInfo;
 }
 
-/** How far back the document cache (server/engine/documentCache.ts) reads the document before
- *  the cursor: names and phrases defined far above the prompt's window (prefixChars) are copied
- *  from here. Tokenizing it costs a few milliseconds per request. */
+/** How far the document cache (server/engine/documentCache.ts) reads the document before and
+ *  after the cursor: names and phrases used far from the prompt's window (prefixChars) are copied
+ *  from there. Tokenizing it costs a few milliseconds per request. */
 const DOCUMENT_CACHE_CHARS = 16_000;
 
 export class PositionError extends Error {}
@@ -97,9 +97,9 @@ export class CompletionService {
     const budgetKey = JSON.stringify([budget.steps, budget.exitThreshold, budget.maxTokens, ctx.multiline, beamWidth]);
     const range = { start: position, end: position };
 
-    // Keyed by the document before the cursor (which holds the prompt's prefix): the document
+    // Keyed by the document around the cursor (which holds the prompt's window): the document
     // cache reads all of it.
-    const hit = this.cache.get(document, suffix, budgetKey);
+    const hit = this.cache.get(document.before, document.after, budgetKey);
     if (hit) {
       this.stats.counters.cacheHits++;
       const shown = gate(afterTyped(hit.entry.info.pieces, hit.entry.text.length - hit.text.length), ctx, bar);
@@ -132,7 +132,7 @@ export class CompletionService {
     const info = { requestId, tokens: streamed.tokens, latencyMs, cached: false, budget };
     const raw = ghostTextOf(result, ctx);
     const pieces = piecesOf(result, streamed.tokens, raw);
-    this.cache.put({ prefix: document, suffix, budgetKey, text: raw, info: { info, pieces } });
+    this.cache.put({ prefix: document.before, suffix: document.after, budgetKey, text: raw, info: { info, pieces } });
     const shown = gate(pieces, ctx, bar);
     this.observe?.({ result, raw, pieces, ctx, shown });
     if (!shown) return [];
@@ -168,12 +168,13 @@ export class CompletionService {
   }
 
   /** The prompt's window around the cursor and the cursor's line as post-processing sees it. */
-  private placeOf(doc: TextDocument, position: { line: number; character: number }, budget: DepthBudget): { prefix: string; suffix: string; document: string; ctx: CursorContext } {
+  private placeOf(doc: TextDocument, position: { line: number; character: number }, budget: DepthBudget): { prefix: string; suffix: string; document: { before: string; after: string }; ctx: CursorContext } {
     const cursor = cursorIn(doc, position);
     const { prefixChars, suffixChars } = this.settings();
     const text = doc.getText();
     const { prefix, suffix } = cursorWindow(text, cursor.offset, prefixChars, suffixChars);
-    const document = cursorWindow(text, cursor.offset, Math.max(prefixChars, DOCUMENT_CACHE_CHARS), 0).prefix;
+    const around = cursorWindow(text, cursor.offset, Math.max(prefixChars, DOCUMENT_CACHE_CHARS), Math.max(suffixChars, DOCUMENT_CACHE_CHARS));
+    const document = { before: around.prefix, after: around.suffix };
     return { prefix, suffix, document, ctx: { linePrefix: cursor.linePrefix, lineSuffix: cursor.lineSuffix, multiline: spansLines(budget.multiline, cursor.lineSuffix) } };
   }
 
@@ -225,7 +226,7 @@ function cursorIn(doc: TextDocument, position: { line: number; character: number
 }
 
 /** The engine request for ghost text at a cursor, under the request's depth budget. */
-function ghostTextRequest(fim: { prefix: string; suffix: string }, document: string, ctx: CursorContext, budget: DepthBudget, beams: number, started: number, limits: ServingLimits): TextGenerateRequest {
+function ghostTextRequest(fim: { prefix: string; suffix: string }, document: { before: string; after: string }, ctx: CursorContext, budget: DepthBudget, beams: number, started: number, limits: ServingLimits): TextGenerateRequest {
   return {
     fim,
     document,

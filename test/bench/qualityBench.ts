@@ -38,7 +38,7 @@ const SEED = Number(process.env.QUALITY_SEED ?? 1);
 const DUMP = process.env.QUALITY_DUMP;
 const FIT = process.env.QUALITY_FIT === '1';
 const BAR = DEFAULT_SETTINGS.minConfidence;
-/** The bars of the precision/coverage curve (no confidence reaches sigmoid(CALIBRATION.a), 0.83). */
+/** The bars of the precision/coverage curve (no confidence reaches sigmoid(CALIBRATION.a), 0.82). */
 const CURVE = Array.from({ length: 17 }, (_, i) => Math.round(i * 5) / 100);
 
 function versionOf(s: Source): string {

@@ -20,7 +20,7 @@ describe('document cache (default model)', function () {
   it('copies a name from the document, where the model alone guesses another', async function () {
     const alone = await ghost({ beams: 4 });
     assert.ok(!alone.text.startsWith('ate_widgets'), alone.text);
-    const copied = await ghost({ beams: 4, document: DOC });
+    const copied = await ghost({ beams: 4, document: { before: DOC } });
     assert.ok(copied.text.startsWith('ate_widgets'), copied.text);
     // the reported log-probabilities are those of the distribution it decoded from
     const sum = copied.tokenLogProbs!.reduce((a, b) => a + b, 0);
@@ -28,8 +28,8 @@ describe('document cache (default model)', function () {
   });
 
   it('greedy, speculative and beam decoding read the same mixed distribution', async function () {
-    const greedy = await ghost({ document: DOC });
-    const speculative = await ghost({ document: DOC, speculative: { draftSteps: 2, lookahead: 3 } });
+    const greedy = await ghost({ document: { before: DOC } });
+    const speculative = await ghost({ document: { before: DOC }, speculative: { draftSteps: 2, lookahead: 3 } });
     assert.ok(greedy.text.startsWith('ate_widgets'), greedy.text);
     assert.strictEqual(speculative.text, greedy.text);
     assert.deepStrictEqual(speculative.ids, greedy.ids);
@@ -38,6 +38,7 @@ describe('document cache (default model)', function () {
   it('rejects document token ids outside the vocabulary', async function () {
     const vocab = engine.model.cfg.vocabSize;
     const ids = engine.encode('x = 1\n');
-    await assert.rejects(generate(engine.model, { ids, steps: 2, maxTokens: 2, documentIds: [1, vocab] }), /token id \d+ is outside the vocabulary/);
+    await assert.rejects(generate(engine.model, { ids, steps: 2, maxTokens: 2, documentIds: { before: [1, vocab] } }), /token id \d+ is outside the vocabulary/);
+    await assert.rejects(generate(engine.model, { ids, steps: 2, maxTokens: 2, documentIds: { before: [1], after: [-1] } }), /token id -1 is outside the vocabulary/);
   });
 });

@@ -41,7 +41,7 @@ describe('language server over stdio', function () {
     try {
       const prefix = TEXT;
       // (The document before the cursor, shorter than the prompt's window, is the document cache's.)
-      const direct = await engine.generate({ fim: { prefix, suffix: '' }, document: prefix, heal: true, steps: 3, maxTokens: 12, stop: ['\n\n'], beams: DEFAULT_SETTINGS.beamWidth });
+      const direct = await engine.generate({ fim: { prefix, suffix: '' }, document: { before: prefix, after: '' }, heal: true, steps: 3, maxTokens: 12, stop: ['\n\n'], beams: DEFAULT_SETTINGS.beamWidth });
       const ctx = { linePrefix: 'x = add(1, ', lineSuffix: '', multiline: true };
       // The server shows the likeliest finished continuation that post-processing leaves non-empty.
       const expected = [direct.text, ...(direct.alternatives ?? [])].map((t) => postprocess(t, ctx)).find((t) => t !== '') ?? '';

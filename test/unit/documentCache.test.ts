@@ -22,6 +22,14 @@ describe('document cache', function () {
     assert.ok(Math.abs(q[4] - p[4]) < 1e-5);
   });
 
+  it('finds matches after the cursor too', function () {
+    // before the cursor: ... 1 2; after it: 1 2 5 ... (a match that ends at the last token after
+    // the cursor has no follower)
+    const p = probs(new DocumentCache([0, 3, 1, 2], [4, 1, 2, 5, 6, 1, 2]).mix(flat(), []));
+    assert.ok(Math.abs(p[5] - (0.7 / V + 0.3)) < 1e-5, String(p[5]));
+    assert.ok(Math.abs(p[6] - 0.7 / V) < 1e-6);
+  });
+
   it('adds nothing for a one-token match and keeps masked tokens masked', function () {
     const logits = Float32Array.from([1, 2, 3, 0, 0, 0, 0, 0]);
     // the tail (token 5) occurred once, followed by 6: a one-token match
