@@ -80,6 +80,34 @@ function matches(source: readonly number[], end: number, seq: readonly number[],
   }
 }
 
+/** Lines per piece of a document tokenized on its own (documentTokens). */
+const PIECE_LINES = 16;
+/** Distinct pieces remembered per tokenizer before the memo starts over. */
+const MAX_PIECES = 4096;
+const pieceIds = new WeakMap<object, Map<string, number[]>>();
+
+/**
+ * A document's token ids, as the tokenizer's encodeUntrusted gives them, tokenized in pieces of
+ * PIECE_LINES lines that are remembered: between two keystrokes only the piece being typed in
+ * changes, so a request tokenizes a few lines instead of 16,000 characters each side of the
+ * cursor (about 25 ms on the default model's tokenizer). A token never spans two pieces, which at
+ * one line end in sixteen is not what tokenizing the whole text would give: the cache only
+ * counts matches, so that costs it a match across those line ends and nothing else.
+ */
+export function documentTokens(tokenizer: { encodeUntrusted(text: string): number[] }, text: string): number[] {
+  let memo = pieceIds.get(tokenizer);
+  if (!memo || memo.size > MAX_PIECES) pieceIds.set(tokenizer, (memo = new Map()));
+  const lines = text.split(/(?<=\n)/);
+  const out: number[] = [];
+  for (let i = 0; i < lines.length; i += PIECE_LINES) {
+    const piece = lines.slice(i, i + PIECE_LINES).join('');
+    let ids = memo.get(piece);
+    if (!ids) memo.set(piece, (ids = tokenizer.encodeUntrusted(piece)));
+    for (const id of ids) out.push(id);
+  }
+  return out;
+}
+
 function logAddExp(a: number, b: number): number {
   const m = Math.max(a, b);
   return m === -Infinity ? m : m + Math.log(Math.exp(a - m) + Math.exp(b - m));

@@ -3,6 +3,7 @@
 // before the cursor, the fill-in-the-middle layout where the model's config allows it, the trim
 // that leaves room for the answer, and the begin-of-text rule (docs/architecture.md#prompts).
 import { HuginnModel } from './huginnModel';
+import { documentTokens } from './documentCache';
 import { healPrompt } from './tokenHealing';
 
 /** Where a prompt's text comes from: exactly one of these. */
@@ -43,7 +44,7 @@ export function buildPrompt(model: HuginnModel, src: PromptSource, maxTokens: nu
   const { before, after = '' } = src.document;
   const healed = built.healedText ?? '';
   const text = healed && before.endsWith(healed) ? before.slice(0, before.length - healed.length) : before;
-  return { ...built, documentIds: { before: model.tokenizer.encodeUntrusted(text), after: model.tokenizer.encodeUntrusted(after) } };
+  return { ...built, documentIds: { before: documentTokens(model.tokenizer, text), after: documentTokens(model.tokenizer, after) } };
 }
 
 function promptOf(model: HuginnModel, src: PromptSource, maxTokens: number, maxPromptTokens: number): BuiltPrompt {

@@ -26,7 +26,8 @@ export interface CompletionItemOut {
 
 /** How far the document cache (server/engine/documentCache.ts) reads the document before and
  *  after the cursor: names and phrases used far from the prompt's window (prefixChars) are copied
- *  from there. Tokenizing it costs a few milliseconds per request. */
+ *  from there (tokenized in remembered pieces, documentTokens; a background prefill tokenizes them in
+ *  idle time). */
 const DOCUMENT_CACHE_CHARS = 16_000;
 
 export class PositionError extends Error {}

@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { DocumentCache } from '../../server/engine/documentCache';
+import { DocumentCache, documentTokens } from '../../server/engine/documentCache';
 import { logSoftmax } from '../../server/engine/sampling';
 
 const V = 8;
@@ -52,5 +52,19 @@ describe('document cache', function () {
     // the fallback: the document's allowed tokens (1, 2, 0, 2, 4, 1, 2: seven) share 0.2
     const model = 1 / 7;
     assert.ok(Math.abs(p[2] - (0.8 * model + (0.2 * 3) / 7)) < 1e-5, String(p[2]));
+  });
+
+  it('tokenizes a document in remembered pieces of 16 lines', function () {
+    const encoded: string[] = [];
+    // a stand-in tokenizer: one id per character, recording what it was asked to encode
+    const tokenizer = { encodeUntrusted: (t: string) => (encoded.push(t), Array.from(t, (c) => c.charCodeAt(0))) };
+    const lines = Array.from({ length: 40 }, (_, i) => `line ${i}\n`);
+    const text = lines.join('') + 'x = ';
+    assert.deepStrictEqual(documentTokens(tokenizer, text), Array.from(text, (c) => c.charCodeAt(0)));
+    assert.deepStrictEqual(encoded, [lines.slice(0, 16).join(''), lines.slice(16, 32).join(''), lines.slice(32).join('') + 'x = ']);
+    // a keystroke at the end: only the last piece is tokenized again
+    encoded.length = 0;
+    documentTokens(tokenizer, text + 'f');
+    assert.deepStrictEqual(encoded, [lines.slice(32).join('') + 'x = f']);
   });
 });
