@@ -4,7 +4,8 @@
 // model copies them poorly: after `getVgPositionChannel(channe` the default model writes `r`. The
 // cache looks up the places where the text's last tokens occur in the document (before the cursor,
 // far beyond the model's context, and after it) and what followed there; the longer the match,
-// the more weight the tokens that followed get (docs/architecture.md, "Document cache").
+// the more weight the tokens that followed get; the editor's other open files are searched alike
+// (docs/architecture.md, "Document cache").
 import { logSoftmax } from './sampling';
 
 /** Mixing weight of the cache by the length (in tokens) of the longest earlier match of the
@@ -24,6 +25,9 @@ export class DocumentCache {
   constructor(
     private readonly document: readonly number[],
     private readonly after: readonly number[] = [],
+    /** Token ids of other documents (the editor's other open files of the language), searched
+     *  for matches as well. */
+    private readonly others: readonly (readonly number[])[] = [],
   ) {}
 
   /**
@@ -53,9 +57,10 @@ export class DocumentCache {
     const allowed = (t: number) => logits[t] > -Infinity;
     if (n >= 1) {
       const byLength: number[][] = [];
-      // earlier in the text itself, and anywhere after the cursor
+      // earlier in the text itself, anywhere after the cursor and in the other documents
       matches(seq, n - 1, seq, allowed, byLength);
       matches(this.after, this.after.length - 1, seq, allowed, byLength);
+      for (const other of this.others) matches(other, other.length - 1, seq, allowed, byLength);
       for (let length = byLength.length - 1; length >= 1; length--) {
         const weight = WEIGHTS[Math.min(length, WEIGHTS.length - 1)];
         if (byLength[length] && weight > 0) return { tokens: byLength[length], weight };

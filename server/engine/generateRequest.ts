@@ -57,17 +57,18 @@ export interface GenerateRequest {
    *  matches this. Default: any text that is not blank ("stop right here" is no answer). */
   beamCandidate?: RegExp;
   /** Token ids of the document around where the prompt ends: `before` it (the continuation
-   *  follows these) and `after` it. The document cache (documentCache.ts) mixes what followed
+   *  follows these) and `after` it; `others`: of other documents (the editor's other open files). The document cache (documentCache.ts) mixes what followed
    *  their earlier matches into every decoder's next-token distribution (and into the
    *  log-probabilities the result reports). */
-  documentIds?: { before: number[]; after?: number[] };
+  documentIds?: { before: number[]; after?: number[]; others?: number[][] };
 }
 
 /** Throws a RangeError naming the first thing wrong with `req` for `model`. */
 export function validateRequest(model: HuginnModel, req: GenerateRequest): void {
   if (req.ids.length === 0) throw new RangeError('generate needs at least one prompt token');
   const vocab = model.cfg.vocabSize;
-  for (const id of [...req.ids, ...(req.documentIds?.before ?? []), ...(req.documentIds?.after ?? [])]) {
+  const docs = req.documentIds;
+  for (const id of [...req.ids, ...(docs?.before ?? []), ...(docs?.after ?? []), ...(docs?.others ?? []).flat()]) {
     if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`token id ${id} is outside the vocabulary [0, ${vocab})`);
   }
   if (!Number.isInteger(req.steps) || req.steps < 1) throw new RangeError(`steps must be a positive integer, got ${req.steps}`);

@@ -22,9 +22,9 @@ export interface PromptSource {
    *  text, so `c` + `la` can become `class`. */
   heal?: boolean;
   /** The document around where the prompt ends (a cursor): its text `before` it, as far back as
-   *  the caller likes, and `after` it: the document cache's (documentCache.ts) source of names and
-   *  phrases to copy. */
-  document?: { before: string; after?: string };
+   *  the caller likes, and `after` it, and the text of `others` (the editor's other open files):
+   *  the document cache's (documentCache.ts) source of names and phrases to copy. */
+  document?: { before: string; after?: string; others?: string[] };
 }
 
 export interface BuiltPrompt {
@@ -33,7 +33,7 @@ export interface BuiltPrompt {
   healedText?: string;
   /** `document` as token ids, `before` without the text token healing gave back (the
    *  continuation follows it). */
-  documentIds?: { before: number[]; after: number[] };
+  documentIds?: { before: number[]; after: number[]; others: number[][] };
 }
 
 /** Prompt ids for a request that will generate up to `maxTokens` tokens; a cursor's prompt also
@@ -41,10 +41,11 @@ export interface BuiltPrompt {
 export function buildPrompt(model: HuginnModel, src: PromptSource, maxTokens: number, maxPromptTokens = Infinity): BuiltPrompt {
   const built = promptOf(model, src, maxTokens, maxPromptTokens);
   if (src.document === undefined) return built;
-  const { before, after = '' } = src.document;
+  const { before, after = '', others = [] } = src.document;
   const healed = built.healedText ?? '';
   const text = healed && before.endsWith(healed) ? before.slice(0, before.length - healed.length) : before;
-  return { ...built, documentIds: { before: documentTokens(model.tokenizer, text), after: documentTokens(model.tokenizer, after) } };
+  const tokens = (t: string) => documentTokens(model.tokenizer, t);
+  return { ...built, documentIds: { before: tokens(text), after: tokens(after), others: others.map(tokens) } };
 }
 
 function promptOf(model: HuginnModel, src: PromptSource, maxTokens: number, maxPromptTokens: number): BuiltPrompt {

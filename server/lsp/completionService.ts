@@ -14,6 +14,7 @@ import { CompletionInfo, DepthBudget, ProgressParams, ServerSettings, spansLines
 import { CompletionCache } from './completionCache';
 import { afterTyped, barFor, gate, Gated, Piece } from './confidence';
 import { ModelHost } from './modelHost';
+import { neighborTexts } from './neighbors';
 import { BLANK_LINE_START, CursorContext, HAS_TEXT, postprocess } from './postprocess';
 import { ServingLimits } from './servingLimits';
 import { CompletionStats } from './stats';
@@ -31,6 +32,15 @@ export interface CompletionItemOut {
 const DOCUMENT_CACHE_CHARS = 16_000;
 
 export class PositionError extends Error {}
+
+/** What the document cache reads: the text around the cursor and the other open documents' text,
+ *  with those documents' uri@version (which keys the completion cache along with the text). */
+interface DocumentText {
+  before: string;
+  after: string;
+  others: string[];
+  from: string[];
+}
 
 /** What the cache keeps of a computed completion: its info and the gate's input. */
 interface Computed {
@@ -70,8 +80,13 @@ export class CompletionService {
     private readonly settings: () => ServerSettings,
     private readonly progress: (p: ProgressParams) => void,
     private readonly statusChanged: () => void,
-    /** Benchmarks: every computed ghost text (not cache hits). */
-    private readonly observe?: (o: GhostObservation) => void,
+    private readonly hooks: {
+      /** The other open documents whose text the document cache reads besides `doc`'s
+       *  (neighbors.ts). None when absent. */
+      neighbors?: (doc: TextDocument) => readonly TextDocument[];
+      /** Benchmarks: every computed ghost text (not cache hits). */
+      observe?: (o: GhostObservation) => void;
+    } = {},
   ) {}
 
   /** Requests now computing or queued (for tests of supersession and load). */
@@ -95,7 +110,7 @@ export class CompletionService {
     const bar = barFor(minConfidence, budget.explicit === true);
     // An explicit request may pass a lower bar than the setting's: what only it passes is marked.
     const marked = (shown: Gated) => ({ confidence: shown.confidence, lowConfidence: minConfidence > 0 && shown.confidence < minConfidence });
-    const budgetKey = JSON.stringify([budget.steps, budget.exitThreshold, budget.maxTokens, ctx.multiline, beamWidth]);
+    const budgetKey = JSON.stringify([budget.steps, budget.exitThreshold, budget.maxTokens, ctx.multiline, beamWidth, document.from]);
     const range = { start: position, end: position };
 
     // Keyed by the document around the cursor (which holds the prompt's window): the document
@@ -135,7 +150,7 @@ export class CompletionService {
     const pieces = piecesOf(result, streamed.tokens, raw);
     this.cache.put({ prefix: document.before, suffix: document.after, budgetKey, text: raw, info: { info, pieces } });
     const shown = gate(pieces, ctx, bar);
-    this.observe?.({ result, raw, pieces, ctx, shown });
+    this.hooks.observe?.({ result, raw, pieces, ctx, shown });
     if (!shown) return [];
     // An alternative's tokens were not streamed: its compute map is one span at the mean depth.
     const map = raw === result.text ? clipTokens(streamed.tokens, shown.insertText.length) : [{ text: shown.insertText, iterations: mean(result.iterations) }];
@@ -169,13 +184,14 @@ export class CompletionService {
   }
 
   /** The prompt's window around the cursor and the cursor's line as post-processing sees it. */
-  private placeOf(doc: TextDocument, position: { line: number; character: number }, budget: DepthBudget): { prefix: string; suffix: string; document: { before: string; after: string }; ctx: CursorContext } {
+  private placeOf(doc: TextDocument, position: { line: number; character: number }, budget: DepthBudget): { prefix: string; suffix: string; document: DocumentText; ctx: CursorContext } {
     const cursor = cursorIn(doc, position);
     const { prefixChars, suffixChars } = this.settings();
     const text = doc.getText();
     const { prefix, suffix } = cursorWindow(text, cursor.offset, prefixChars, suffixChars);
     const around = cursorWindow(text, cursor.offset, Math.max(prefixChars, DOCUMENT_CACHE_CHARS), Math.max(suffixChars, DOCUMENT_CACHE_CHARS));
-    const document = { before: around.prefix, after: around.suffix };
+    const neighbors = this.hooks.neighbors?.(doc) ?? [];
+    const document = { before: around.prefix, after: around.suffix, others: neighborTexts(neighbors), from: neighbors.map((d) => `${d.uri}@${d.version}`) };
     return { prefix, suffix, document, ctx: { linePrefix: cursor.linePrefix, lineSuffix: cursor.lineSuffix, multiline: spansLines(budget.multiline, cursor.lineSuffix) } };
   }
 
@@ -227,10 +243,10 @@ function cursorIn(doc: TextDocument, position: { line: number; character: number
 }
 
 /** The engine request for ghost text at a cursor, under the request's depth budget. */
-function ghostTextRequest(fim: { prefix: string; suffix: string }, document: { before: string; after: string }, ctx: CursorContext, budget: DepthBudget, beams: number, started: number, limits: ServingLimits): TextGenerateRequest {
+function ghostTextRequest(fim: { prefix: string; suffix: string }, { before, after, others }: DocumentText, ctx: CursorContext, budget: DepthBudget, beams: number, started: number, limits: ServingLimits): TextGenerateRequest {
   return {
     fim,
-    document,
+    document: { before, after, others },
     reusePrompt: true,
     heal: true,
     steps: budget.steps,

@@ -15,6 +15,7 @@ import { BudgetedInlineCompletionParams, DepthBudget, Methods, PrefillParams, Se
 import { BudgetError, parseBudget } from './budget';
 import { CompletionService, PositionError } from './completionService';
 import { HostStatus, ModelHost } from './modelHost';
+import { RecentDocuments } from './neighbors';
 import { parseSettings } from './settings';
 import { CompletionStats } from './stats';
 
@@ -30,7 +31,12 @@ const sendStatus = () => void connection.sendNotification(Methods.status, status
 const log = (line: string) => connection.console.log(line);
 
 const host = new ModelHost(settings, (_s: HostStatus) => sendStatus(), log, (p) => void connection.sendNotification(Methods.buildProgress, p));
-const completions = new CompletionService(host, stats, () => settings, (p) => void connection.sendNotification(Methods.progress, p), sendStatus);
+const recent = new RecentDocuments();
+documents.onDidChangeContent((e) => recent.touch(e.document.uri));
+documents.onDidClose((e) => recent.forget(e.document.uri));
+const completions = new CompletionService(host, stats, () => settings, (p) => void connection.sendNotification(Methods.progress, p), sendStatus, {
+  neighbors: (doc) => recent.neighborsOf(doc, documents.all()),
+});
 
 connection.onInitialize((params) => {
   settings = parseSettings(params.initializationOptions);

@@ -30,13 +30,14 @@ import { CompletionStats } from '../../server/lsp/stats';
 import { DEFAULT_BUDGET, DepthBudget } from '../../server/protocol';
 import { REPO } from '../helpers/reference';
 import { writeChart } from './charts';
-import { auc, Case, figures, Figures, pickCases, readSource, scoreGhost, Source, sources } from './qualityCases';
+import { auc, Case, figures, Figures, pickCases, pickNeighbors, readSource, scoreGhost, Source, sources } from './qualityCases';
 
 const STEPS = (process.env.QUALITY_STEPS ?? '1,8,32').split(',').map(Number);
 const PER_KIND = Number(process.env.QUALITY_PER_KIND ?? 75);
 const SEED = Number(process.env.QUALITY_SEED ?? 1);
 const DUMP = process.env.QUALITY_DUMP;
 const FIT = process.env.QUALITY_FIT === '1';
+const NEIGHBORS = Number(process.env.QUALITY_NEIGHBORS ?? 0);
 const BAR = DEFAULT_SETTINGS.minConfidence;
 /** The bars of the precision/coverage curve (no confidence reaches sigmoid(CALIBRATION.a), 0.82). */
 const CURVE = Array.from({ length: 17 }, (_, i) => Math.round(i * 5) / 100);
@@ -157,8 +158,15 @@ async function main() {
   const host = new ModelHost(settings, () => {}, () => {});
   await host.load();
   let observed: GhostObservation | undefined;
-  const service = new CompletionService(host, new CompletionStats(), () => settings, () => {}, () => {}, (o) => (observed = o));
   const docs = cases.map((c, i) => TextDocument.create(`file:///quality/${i}/${c.file}`, c.lang, 1, c.text));
+  const neighbors = new Map(
+    pickNeighbors(files, cases, NEIGHBORS, SEED).map((open, i) => [docs[i].uri, open.map((f) => TextDocument.create(`file:///quality/${i}/open/${f.path}`, f.lang, 1, f.text))]),
+  );
+  const service = new CompletionService(host, new CompletionStats(), () => settings, () => {}, () => {}, {
+    observe: (o) => (observed = o),
+    neighbors: (doc) => neighbors.get(doc.uri) ?? [],
+  });
+  if (NEIGHBORS) console.log(`other open files the document cache reads: ${NEIGHBORS} per cursor, drawn from its package`);
   console.log(`model: ${modelDir}\nsources (not in the training corpus):`);
   for (const s of srcs) console.log(`  ${s.name} ${versionOf(s)} (${s.lang}, ${s.licence}, licence from ${s.licenceFrom}): ${files.filter((f) => f.source === s.name).length} files`);
   const count = (pred: (c: Case) => boolean) => cases.filter(pred).length;

@@ -268,6 +268,25 @@ export function pickCases(files: SourceFile[], perKind: number, seed: number): C
   return cases;
 }
 
+/**
+ * The files "open beside" each case's file (QUALITY_NEIGHBORS): `k` other files of its source
+ * (package), drawn with `seed` independently of the cursors, as paths. Random siblings are a
+ * conservative stand-in for the tabs a user has open, which are more often the file's own imports
+ * and tests.
+ */
+export function pickNeighbors(files: SourceFile[], cases: Case[], k: number, seed: number): SourceFile[][] {
+  const rand = seededRandom(seed ^ 0x9e3779b9);
+  return cases.map((c) => {
+    const pool = files.filter((f) => f.source === c.source && f.path !== c.file);
+    const out: SourceFile[] = [];
+    while (out.length < Math.min(k, pool.length)) {
+      const f = pool[Math.floor(rand() * pool.length)];
+      if (!out.includes(f)) out.push(f);
+    }
+    return out;
+  });
+}
+
 export type Verdict = 'exact' | 'prefix' | 'wrong' | 'empty';
 
 /**

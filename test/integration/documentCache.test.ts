@@ -1,5 +1,5 @@
-// The document cache on the shipped default model: a name defined far above the cursor is copied
-// into the ghost text, by every decoder alike, and the document's token ids are checked.
+// The document cache on the shipped default model: a name defined far above the cursor, or in another
+// open document, is copied into the ghost text, by every decoder alike, and the token ids are checked.
 import * as assert from 'assert';
 import { Engine } from '../../server/engine/engine';
 import { generate } from '../../server/engine/generate';
@@ -35,10 +35,20 @@ describe('document cache (default model)', function () {
     assert.deepStrictEqual(speculative.ids, greedy.ids);
   });
 
+  it('copies a name defined in another open document', async function () {
+    const lib = DOC.slice(0, DOC.indexOf('def main'));
+    const use = 'from lib import *\n\n\ndef main(argv):\n    found = frobnic';
+    const own = (extra: object) => engine.generate({ fim: { prefix: use, suffix: '' }, heal: true, steps: 8, maxTokens: 16, stop: ['\n'], beams: 4, ...extra });
+    assert.ok(!(await own({ document: { before: use } })).text.startsWith('ate_widgets'));
+    const copied = await own({ document: { before: use, others: ['import sys\n', lib] } });
+    assert.ok(copied.text.startsWith('ate_widgets'), copied.text);
+  });
+
   it('rejects document token ids outside the vocabulary', async function () {
     const vocab = engine.model.cfg.vocabSize;
     const ids = engine.encode('x = 1\n');
     await assert.rejects(generate(engine.model, { ids, steps: 2, maxTokens: 2, documentIds: { before: [1, vocab] } }), /token id \d+ is outside the vocabulary/);
     await assert.rejects(generate(engine.model, { ids, steps: 2, maxTokens: 2, documentIds: { before: [1], after: [-1] } }), /token id -1 is outside the vocabulary/);
+    await assert.rejects(generate(engine.model, { ids, steps: 2, maxTokens: 2, documentIds: { before: [1], others: [[2], [0.5]] } }), /token id 0.5 is outside the vocabulary/);
   });
 });

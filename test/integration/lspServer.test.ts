@@ -97,6 +97,32 @@ describe('language server over stdio', function () {
     assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
   });
 
+  it('reads the other open documents of the language into the document cache', async function () {
+    const here = 'file:///project/use.py';
+    const text = 'from lib import tally\n\ntotal = tally(';
+    const lib = 'def tally(xs, start=0):\n    return sum(xs, start)\n\n\ntotal = tally(zebra_counts, start=0)\n';
+    lsp.open('file:///project/lib.py', lib);
+    // another language family: not read
+    lsp.open('file:///project/app.js', 'total = tally(giraffe_list)\n', 'javascript');
+    lsp.open(here, text);
+    const budget = { level: 1, steps: 3, exitThreshold: null, maxTokens: 12, timeCapMs: 60000, multiline: false };
+    const r = await lsp.complete(here, 2, 14, budget);
+    const engine = await Engine.open(modelDir, { device: 'cpu', threads: 1 });
+    try {
+      const ghost = async (others: string[]) => {
+        const g = await engine.generate({ fim: { prefix: text, suffix: '' }, document: { before: text, after: '', others }, heal: true, steps: 3, maxTokens: 12, stop: ['\n'], beams: DEFAULT_SETTINGS.beamWidth });
+        const ctx = { linePrefix: 'total = tally(', lineSuffix: '', multiline: false };
+        return [g.text, ...(g.alternatives ?? [])].map((t) => postprocess(t, ctx)).find((t) => t !== '') ?? '';
+      };
+      // the python documents open beside it (example.py of the tests above, and lib.py)
+      const expected = await ghost([lib, TEXT]);
+      assert.notStrictEqual(expected, await ghost([]));
+      assert.strictEqual(r.items[0]?.insertText ?? '', expected);
+    } finally {
+      await engine.close();
+    }
+  });
+
   const bad: [string, () => Promise<unknown>, RegExp][] = [
     ['an unknown document', () => lsp.complete('file:///nope.py', 0, 0), /unknown document/],
     ['a line past the end', () => lsp.complete(DOC, 999999, 0), /outside the document/],

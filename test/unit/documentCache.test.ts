@@ -30,6 +30,17 @@ describe('document cache', function () {
     assert.ok(Math.abs(p[6] - 0.7 / V) < 1e-6);
   });
 
+  it('finds matches in other open documents, the longest match anywhere winning', function () {
+    // the text ends with 1 2; another document has 1 2 5 and a third 0 1 2 6, where the text
+    // itself has 0 1 2 first: the three-token match in the third document wins
+    const p = probs(new DocumentCache([0, 1, 2], [], [[1, 2, 5], [3, 0, 1, 2, 6]]).mix(flat(), []));
+    assert.ok(Math.abs(p[6] - (0.5 / V + 0.5)) < 1e-5, String(p[6]));
+    assert.ok(Math.abs(p[5] - 0.5 / V) < 1e-6);
+    // two-token matches in the text and another document count alike
+    const q = probs(new DocumentCache([1, 2, 4, 1, 2], [], [[1, 2, 5]]).mix(flat(), []));
+    assert.ok(Math.abs(q[4] - q[5]) < 1e-6 && Math.abs(q[4] - (0.7 / V + 0.15)) < 1e-5, String(q[4]));
+  });
+
   it('adds nothing for a one-token match and keeps masked tokens masked', function () {
     const logits = Float32Array.from([1, 2, 3, 0, 0, 0, 0, 0]);
     // the tail (token 5) occurred once, followed by 6: a one-token match

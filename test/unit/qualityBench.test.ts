@@ -1,7 +1,7 @@
 // bench:quality's pure parts (test/bench/qualityCases.ts): scoring a ghost text against the truth,
 // the figures over a case list, the cursor kinds a user typing a line sees, and the seeded draw.
 import * as assert from 'assert';
-import { auc, codeLines, cursorAt, figures, pickCases, scanLine, scoreGhost, seededRandom, SourceFile } from '../bench/qualityCases';
+import { auc, codeLines, cursorAt, figures, pickCases, pickNeighbors, scanLine, scoreGhost, seededRandom, SourceFile } from '../bench/qualityCases';
 
 describe('quality bench (bench:quality)', function () {
   it('scores a ghost text: exact, a correct prefix, wrong, empty; and the characters it supplies', function () {
@@ -74,6 +74,17 @@ describe('quality bench (bench:quality)', function () {
     }
     const r = seededRandom(1);
     assert.ok([r(), r(), r()].every((x) => x >= 0 && x < 1));
+
+    // the files open beside a case: other files of its package only, distinct, as many as there are
+    const more = [...files, { source: 'p', lang: 'python' as const, path: 'c.py', text: body }, { source: 'p', lang: 'python' as const, path: 'd.py', text: body }];
+    const open = pickNeighbors(more, a, 2, 7);
+    assert.deepStrictEqual(open, pickNeighbors(more, a, 2, 7));
+    a.forEach((c, i) => {
+      assert.strictEqual(open[i].length, c.source === 'p' ? 2 : c.source === 'j' ? 1 : 0);
+      assert.ok(open[i].every((f) => f.source === c.source && f.path !== c.file));
+      assert.strictEqual(new Set(open[i]).size, open[i].length);
+    });
+    assert.ok(pickNeighbors(more, a, 0, 7).every((o) => o.length === 0));
   });
 
   it('AUC: 1 when every right one scores above every wrong one, 0.5 for ties, NaN without both', function () {

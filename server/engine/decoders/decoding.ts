@@ -30,7 +30,7 @@ export function newDecoding(model: HuginnModel, req: GenerateRequest, cache: KvC
   const seed = req.seed ?? 0;
   const stop = stopRules(model, req);
   const sink = new TokenSink(model, stop, req.maxTokens, onToken);
-  const document = req.documentIds && new DocumentCache(req.documentIds.before, req.documentIds.after);
+  const document = req.documentIds && new DocumentCache(req.documentIds.before, req.documentIds.after, req.documentIds.others);
   return {
     model,
     req,
