@@ -87,9 +87,12 @@ function matches(source: readonly number[], end: number, seq: readonly number[],
 
 /** Lines per piece of a document tokenized on its own (documentTokens). */
 const PIECE_LINES = 16;
-/** Distinct pieces remembered per tokenizer before the memo starts over. */
-const MAX_PIECES = 4096;
-const pieceIds = new WeakMap<object, Map<string, number[]>>();
+/** Pieces remembered per tokenizer: those used since the memo last turned over (`recent`) and
+ *  those used before (`older`); a piece found in `older` moves back to `recent`. When `recent`
+ *  holds MAX_PIECES it becomes `older`, so the pieces of open documents survive every turnover
+ *  and the one-off pieces of past keystrokes are dropped. */
+export const MAX_PIECES = 4096;
+const memos = new WeakMap<object, { recent: Map<string, number[]>; older: Map<string, number[]> }>();
 
 /**
  * A document's token ids, as the tokenizer's encodeUntrusted gives them, tokenized in pieces of
@@ -100,14 +103,19 @@ const pieceIds = new WeakMap<object, Map<string, number[]>>();
  * counts matches, so that costs it a match across those line ends and nothing else.
  */
 export function documentTokens(tokenizer: { encodeUntrusted(text: string): number[] }, text: string): number[] {
-  let memo = pieceIds.get(tokenizer);
-  if (!memo || memo.size > MAX_PIECES) pieceIds.set(tokenizer, (memo = new Map()));
+  let memo = memos.get(tokenizer);
+  if (!memo) memos.set(tokenizer, (memo = { recent: new Map(), older: new Map() }));
   const lines = text.split(/(?<=\n)/);
   const out: number[] = [];
   for (let i = 0; i < lines.length; i += PIECE_LINES) {
     const piece = lines.slice(i, i + PIECE_LINES).join('');
-    let ids = memo.get(piece);
-    if (!ids) memo.set(piece, (ids = tokenizer.encodeUntrusted(piece)));
+    let ids = memo.recent.get(piece);
+    if (!ids) {
+      ids = memo.older.get(piece) ?? tokenizer.encodeUntrusted(piece);
+      if (memo.recent.size >= MAX_PIECES) memo = { recent: new Map(), older: memo.recent };
+      memos.set(tokenizer, memo);
+      memo.recent.set(piece, ids);
+    }
     for (const id of ids) out.push(id);
   }
   return out;

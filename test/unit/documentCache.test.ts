@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { DocumentCache, documentTokens } from '../../server/engine/documentCache';
+import { DocumentCache, documentTokens, MAX_PIECES } from '../../server/engine/documentCache';
 import { logSoftmax } from '../../server/engine/sampling';
 
 const V = 8;
@@ -77,5 +77,24 @@ describe('document cache', function () {
     encoded.length = 0;
     documentTokens(tokenizer, text + 'f');
     assert.deepStrictEqual(encoded, [lines.slice(32).join('') + 'x = f']);
+  });
+
+  it('keeps the pieces of documents in use when the memo turns over, and drops the others', function () {
+    const encoded: string[] = [];
+    const tokenizer = { encodeUntrusted: (t: string) => (encoded.push(t), [t.length]) };
+    const open = Array.from({ length: 40 }, (_, i) => `open ${i}\n`).join('');
+    documentTokens(tokenizer, open);
+    documentTokens(tokenizer, 'typed once\n');
+    // keystrokes in another document: a new piece each, for three turnovers of the memo, while
+    // the open document is read at every request
+    for (let k = 0; k < 3 * MAX_PIECES; k++) {
+      documentTokens(tokenizer, `x = ${k}`);
+      if (k % 100 === 0) documentTokens(tokenizer, open);
+    }
+    encoded.length = 0;
+    documentTokens(tokenizer, open);
+    assert.deepStrictEqual(encoded, []);
+    documentTokens(tokenizer, 'typed once\n');
+    assert.deepStrictEqual(encoded, ['typed once\n']);
   });
 });
