@@ -129,6 +129,17 @@ export const SAMPLE_FILES: Record<string, string> = {
     '',
     '',
   ].join('\n'),
+  // A module whose name appears nowhere else: typed in tool.py, open beside it (the document cache).
+  'widgets.py': [
+    'import os',
+    '',
+    '',
+    'def frobnicate_widgets(path, depth=3):',
+    '    """Walks path."""',
+    '    return [os.path.join(path, n) for n in os.listdir(path)]',
+    '',
+  ].join('\n'),
+  'tool.py': ['import os', '', '', 'def main(argv):', '    '].join('\n'),
   'shapes.ts': [
     'export interface Circle {',
     '  radius: number;',
