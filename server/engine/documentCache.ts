@@ -112,8 +112,7 @@ export function documentTokens(tokenizer: { encodeUntrusted(text: string): numbe
     let ids = memo.recent.get(piece);
     if (!ids) {
       ids = memo.older.get(piece) ?? tokenizer.encodeUntrusted(piece);
-      if (memo.recent.size >= MAX_PIECES) memo = { recent: new Map(), older: memo.recent };
-      memos.set(tokenizer, memo);
+      if (memo.recent.size >= MAX_PIECES) memos.set(tokenizer, (memo = { recent: new Map(), older: memo.recent }));
       memo.recent.set(piece, ids);
     }
     for (const id of ids) out.push(id);

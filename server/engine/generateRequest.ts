@@ -57,9 +57,9 @@ export interface GenerateRequest {
    *  matches this. Default: any text that is not blank ("stop right here" is no answer). */
   beamCandidate?: RegExp;
   /** Token ids of the document around where the prompt ends: `before` it (the continuation
-   *  follows these) and `after` it; `others`: of other documents (the editor's other open files). The document cache (documentCache.ts) mixes what followed
-   *  their earlier matches into every decoder's next-token distribution (and into the
-   *  log-probabilities the result reports). */
+   *  follows these) and `after` it; `others`: of other documents (the editor's other open files).
+   *  The document cache (documentCache.ts) mixes what followed their earlier matches into every
+   *  decoder's next-token distribution (and into the log-probabilities the result reports). */
   documentIds?: { before: number[]; after?: number[]; others?: number[][] };
 }
 
