@@ -4,10 +4,12 @@
 //            [--top-p P] [--top-k K] [--seed S] [--stop STR]... [--state-init random|zero] [--no-cache] [--json]
 //            [--exit CRITERION [--exit-threshold X] [--min-steps N] [--check-every N] [--exit-in-prefill]] [--kv-strategy S]
 //            [--warm-start] [--draft-steps N --lookahead N] [--heal] [--beams N] [--document-cache]
+//            [--open-file PATH]...
 //   score    [--model DIR] --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]
 // Without --model, generate and score use the shipped default model (fp32 unless --dtype says
 // otherwise, as in the editor); a checkpoint --model is built as --dtype (default auto: int4 on the
 // CPU, fp16 on a GPU). Bad arguments or files: one line on stderr and a non-zero exit.
+import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { buildModel } from '../native/builder/build';
@@ -32,6 +34,8 @@ const USAGE = `usage:
       [--warm-start] [--draft-steps N --lookahead N] [--heal (token healing of a --prompt)]
       [--beams N (the likeliest continuation up to a --stop that a beam search of width N finds)]
       [--document-cache (mix in what followed earlier matches of the text's tail in the --prompt)]
+      [--open-file PATH (and in this file too, as the editor's other open files; repeatable; implies
+       --document-cache)]
   recurrent-copilot score [--model DIR] --ids 1,2,3 --steps N [--state-init zero|random] [--seed S]
       [--dtype auto|fp32|fp16|int4] [--device auto|cpu|webgpu|cuda]
   --device auto: a hardware WebGPU adapter, else CUDA where installed, else the CPU (never a software
@@ -128,6 +132,7 @@ async function cmdGenerate(argv: string[]): Promise<void> {
       lookahead: { type: 'string' },
       beams: { type: 'string' },
       'document-cache': { type: 'boolean' },
+      'open-file': { type: 'string', multiple: true },
     },
   });
   if (values['kv-strategy'] !== undefined) {
@@ -141,12 +146,20 @@ async function cmdGenerate(argv: string[]): Promise<void> {
   if ((values.prompt === undefined) === (values.ids === undefined)) throw new UsageError('give exactly one of --prompt TEXT or --ids 1,2,3');
   const ids = values.ids !== undefined ? idsArg(values.ids) : undefined;
   if (values.heal && ids) throw new UsageError('--heal works on a --prompt, not on --ids');
-  if (values['document-cache'] && ids) throw new UsageError('--document-cache works on a --prompt, not on --ids');
+  if ((values['document-cache'] || values['open-file']) && ids) throw new UsageError('--document-cache and --open-file work on a --prompt, not on --ids');
+  const others = (values['open-file'] ?? []).map((file) => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new Error(`--open-file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+  });
+  const documentCache = values['document-cache'] || others.length > 0;
   const request = {
     prompt: values.prompt,
     ids,
     heal: values.heal ?? false,
-    document: values['document-cache'] && values.prompt !== undefined ? { before: values.prompt } : undefined,
+    document: documentCache && values.prompt !== undefined ? { before: values.prompt, others } : undefined,
     steps: 0,
     maxTokens: intArg(values['max-tokens'], 'max-tokens', 1, 64),
     sampling: {

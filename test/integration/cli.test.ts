@@ -83,6 +83,12 @@ describe('recurrent-copilot CLI', function () {
     assert.strictEqual(r.code, 0, r.stderr);
     const cached = JSON.parse(r.stdout);
     assert.ok(cached.text.length > 0 && ' d'.startsWith(cached.text), JSON.stringify(cached));
+    // ... and in another file given as open beside it
+    const open = path.join(tmpDir('cli-open'), 'other.txt');
+    fs.writeFileSync(open, 'a b c d\n');
+    const other = cli(['generate', '--model', built, '--prompt', 'a b c', '--steps', '2', '--max-tokens', '1', '--json', '--open-file', open]);
+    assert.strictEqual(other.code, 0, other.stderr);
+    assert.deepStrictEqual(JSON.parse(other.stdout).ids, cached.ids);
   });
 
   it('--model accepts a checkpoint folder: built once into the cache, reused while unchanged', function () {
@@ -150,7 +156,8 @@ describe('recurrent-copilot CLI', function () {
     ['an unknown exit criterion', ['generate', '--model', '.', '--ids', '1', '--exit', 'vibes'], 2, /--exit must be one of/],
     ['a bad KV strategy', ['generate', '--model', '.', '--ids', '1', '--kv-strategy', 'compress-q2'], 2, /unknown KV cache strategy/],
     ['zero beams', ['generate', '--model', '.', '--ids', '1', '--beams', '0'], 2, /--beams must be an integer >= 1/],
-    ['a document cache without a prompt', ['generate', '--model', '.', '--ids', '1', '--document-cache'], 2, /--document-cache works on a --prompt/],
+    ['a document cache without a prompt', ['generate', '--model', '.', '--ids', '1', '--document-cache'], 2, /--document-cache and --open-file work on a --prompt/],
+    ['a missing --open-file', ['generate', '--model', '.', '--prompt', 'x', '--open-file', '/nonexistent/file.py'], 1, /--open-file \/nonexistent\/file.py: no such file/],
     ['a lookahead without draft steps', ['generate', '--model', '.', '--ids', '1', '--lookahead', '2'], 2, /go together/],
     ['a missing model folder', ['generate', '--model', '/nonexistent/model', '--ids', '1'], 1, /model folder not found/],
     ['a folder that is not a model', ['generate', '--model', '/tmp', '--ids', '1'], 1, /neither a built model/],
