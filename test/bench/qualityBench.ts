@@ -30,7 +30,7 @@ import { CompletionStats } from '../../server/lsp/stats';
 import { DEFAULT_BUDGET, DepthBudget } from '../../server/protocol';
 import { REPO } from '../helpers/reference';
 import { writeChart } from './charts';
-import { auc, Case, figures, Figures, importedFiles, pickCases, pickNeighbors, readSource, scoreGhost, Source, sources } from './qualityCases';
+import { auc, Case, figures, Figures, pickCases, pickNeighbors, readSource, scoreGhost, Source, sources } from './qualityCases';
 
 const STEPS = (process.env.QUALITY_STEPS ?? '1,8,32').split(',').map(Number);
 const PER_KIND = Number(process.env.QUALITY_PER_KIND ?? 75);
@@ -159,8 +159,9 @@ async function main() {
   await host.load();
   let observed: GhostObservation | undefined;
   const docs = cases.map((c, i) => TextDocument.create(`file:///quality/${i}/${c.file}`, c.lang, 1, c.text));
-  const picked = process.env.QUALITY_OPEN === 'imports' ? cases.map((c) => importedFiles(files.find((f) => f.source === c.source && f.path === c.file)!, files).slice(0, NEIGHBORS)) : pickNeighbors(files, cases, NEIGHBORS, SEED);
-  const neighbors = new Map(picked.map((open, i) => [docs[i].uri, open.map((f) => TextDocument.create(`file:///quality/${i}/open/${f.path}`, f.lang, 1, f.text))]));
+  const neighbors = new Map(
+    pickNeighbors(files, cases, NEIGHBORS, SEED).map((open, i) => [docs[i].uri, open.map((f) => TextDocument.create(`file:///quality/${i}/open/${f.path}`, f.lang, 1, f.text))]),
+  );
   const service = new CompletionService(host, new CompletionStats(), () => settings, () => {}, () => {}, {
     observe: (o) => (observed = o),
     neighbors: (doc) => neighbors.get(doc.uri) ?? [],

@@ -287,34 +287,6 @@ export function pickNeighbors(files: SourceFile[], cases: Case[], k: number, see
   });
 }
 
-/** The files of `files` (one package) that `file` imports by a relative import, in the order
- *  imported: Python `from .mod import x` / `from . import mod`, JavaScript and TypeScript
- *  `from './mod.js'` (resolved to .ts or .js, or the folder's index). */
-export function importedFiles(file: SourceFile, files: SourceFile[]): SourceFile[] {
-  const byPath = new Map(files.filter((f) => f.source === file.source).map((f) => [f.path, f]));
-  const dir = path.posix.dirname(file.path);
-  const out: SourceFile[] = [];
-  const add = (...candidates: string[]) => {
-    const found = candidates.map((c) => byPath.get(path.posix.normalize(c))).find((f) => f && f !== file);
-    if (found && !out.includes(found)) out.push(found);
-  };
-  if (file.lang === 'python') {
-    for (const m of file.text.matchAll(/^[ \t]*from[ \t]+(\.+)([\w.]*)[ \t]+import[ \t]+\(?([\w \t,]*)/gm)) {
-      const base = path.posix.join(dir, ...Array(m[1].length - 1).fill('..'));
-      if (m[2]) {
-        const mod = path.posix.join(base, ...m[2].split('.'));
-        add(`${mod}.py`, `${mod}/__init__.py`);
-      } else for (const name of m[3].split(',').map((n) => n.trim().split(/\s/)[0]).filter(Boolean)) add(path.posix.join(base, `${name}.py`));
-    }
-  } else {
-    for (const m of file.text.matchAll(/from\s+['"](\.{1,2}\/[^'"]+)['"]/g)) {
-      const target = path.posix.join(dir, m[1]).replace(/\.(js|ts)$/, '');
-      add(`${target}.ts`, `${target}.js`, `${target}/index.ts`, `${target}/index.js`);
-    }
-  }
-  return out;
-}
-
 export type Verdict = 'exact' | 'prefix' | 'wrong' | 'empty';
 
 /**
