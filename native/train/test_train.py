@@ -258,6 +258,43 @@ class OptimizerTests(unittest.TestCase):
         assert {g["lr_scale"] for g in split} == {0.5, 1.0}
 
 
+    def test_muon_for_hidden_matrices_adamw_for_the_rest(self):
+        """optimizer "muon": every hidden matrix (not the embedding) in a Muon group, fused ones split
+        per part, at lr_scale x muon_lr_scale; a step moves them by orthogonalized momentum; the state
+        dict round-trips (a resume)"""
+        cfg = smoke_config()
+        tok = T.Tokenizer(T.os.path.join(T.TOKENIZER_DIR, "tokenizer.json"))
+        torch.manual_seed(0)
+        model = T.Huginn(T.HuginnConfig.from_dict(T.checkpoint_config(cfg, tok)))
+        names = {id(p): n for n, p in model.named_parameters()}
+        t = {**cfg["train"], "optimizer": "muon", "muon_lr_scale": 5, "core_lr_scale": 0.5}
+        opt = T.make_optimizer(model, t)
+        adamw, muon_opt = opt.opts
+        in_muon = {names[id(p)]: g for g in muon_opt.param_groups for p in g["params"]}
+        assert sorted(list(in_muon) + [names[id(p)] for g in adamw.param_groups for p in g["params"]]) == sorted(names.values())
+        for n, p in model.named_parameters():
+            assert (n in in_muon) == (p.dim() == 2 and n != "transformer.wte.weight"), n
+        for n, g in in_muon.items():
+            assert g["splits"] == (3 if n.endswith("Wqkv.weight") else 2 if n.endswith("mlp.fc.weight") else 1), n
+            assert g["lr_scale"] == 5 * (0.5 if n.startswith(T.CORE_PARAM_PREFIXES) else 1.0), n
+        for rows, cols in ((64, 32), (32, 96)):
+            s = torch.linalg.svdvals(T.muon.orthogonalize(torch.randn(rows, cols)).float())
+            assert s.min() > 0.5 and s.max() < 1.3, s
+        before = {n: p.detach().clone() for n, p in model.named_parameters()}
+        for g in opt.param_groups:
+            g["lr"] = 1e-3 * g["lr_scale"]
+        x = torch.randint(0, 200, (2, 16))
+        logits = T.train_forward(model, x, model.rope(0, 16), 2, 1, 1.0, torch.Generator().manual_seed(0), bf16=False)
+        logits.float().logsumexp(-1).mean().backward()
+        opt.step()
+        moved = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+        assert set(in_muon) <= moved, set(in_muon) - moved
+        again = T.make_optimizer(model, t)
+        again.load_state_dict(opt.state_dict())
+        p = muon_opt.param_groups[0]["params"][0]
+        assert torch.equal(again.opts[1].state[p]["momentum"], muon_opt.state[p]["momentum"])
+
+
 class CpuMemoryTests(unittest.TestCase):
     def test_keep_freed_memory_takes_effect_on_glibc(self):
         """cpu_memory.keep_freed_memory: mallopt accepts every setting where the C library is glibc (the

@@ -6,7 +6,8 @@
 The recipe is the paper's (see docs/architecture.md#training-recipe): every step draws
 one total depth p ~ Poisson(LogNormal(mu, 0.5)) + 1 for the whole batch, runs max(p - s, 0)
 core iterations without gradient and min(s, p) with gradient (s = mean_backprop_depth), from a
-random state s0. AdamW, warmup + cosine, grad clip; float32, or bf16 autocast with float32
+random state s0. AdamW (or, with train.optimizer "muon", Muon for the hidden matrices: muon.py),
+warmup + cosine, grad clip; float32, or bf16 autocast with float32
 master weights ("precision" in the train config: bf16 pays only on CPUs with bf16 instructions,
 where it was 1.7x faster per step than float32). The loss is the mean over the loss positions,
 math answers weighted data.math_loss_weight (default 1) against code tokens.
@@ -42,6 +43,7 @@ import torch.nn.functional as F  # noqa: E402
 import code_corpus  # noqa: E402
 import cpu_memory  # noqa: E402
 import math_tasks  # noqa: E402
+import muon  # noqa: E402
 from bpe import Tokenizer  # noqa: E402
 from huginn import Huginn, HuginnConfig  # noqa: E402
 from make_checkpoint import make_config  # noqa: E402
@@ -408,15 +410,26 @@ def make_optimizer(model, t):
     """AdamW with weight decay on matrices only (linears, embedding), not on norms or the per-head
     qk_bias. train.core_lr_scale (default 1) scales the lr of the recurrent core and its adapter
     against the rest: each parameter group carries its "lr_scale" for the schedule (lr12 in
-    native/train/EXPERIMENTS.md: a doubled lr everywhere helped code and kept the latent ops from forming)."""
+    native/train/EXPERIMENTS.md: a doubled lr everywhere helped code and kept the latent ops from forming).
+    train.optimizer "muon": the hidden matrices (every 2-D weight but the embedding, which is also the
+    LM head) go to Muon instead, at lr_scale x train.muon_lr_scale (muon.py)."""
     core_scale = t.get("core_lr_scale", 1.0)
-    groups = {}
+    use_muon = t.get("optimizer", "adamw") == "muon"
+    groups, muon_groups = {}, {}
     for n, p in model.named_parameters():
         decays = p.dim() >= 2 and n.endswith("weight")
         scale = core_scale if n.startswith(CORE_PARAM_PREFIXES) else 1.0
-        g = groups.setdefault((decays, scale), {"params": [], "weight_decay": t["weight_decay"] if decays else 0.0, "lr_scale": scale})
+        if use_muon and p.dim() == 2 and n != "transformer.wte.weight":
+            splits = 3 if n.endswith("Wqkv.weight") else 2 if n.endswith("mlp.fc.weight") else 1
+            g = muon_groups.setdefault((scale, splits), {"params": [], "weight_decay": t["weight_decay"],
+                                                         "lr_scale": scale * t.get("muon_lr_scale", 1.0), "splits": splits})
+        else:
+            g = groups.setdefault((decays, scale), {"params": [], "weight_decay": t["weight_decay"] if decays else 0.0, "lr_scale": scale})
         g["params"].append(p)
-    return torch.optim.AdamW(list(groups.values()), lr=t["lr"], betas=(t["beta1"], t["beta2"]), eps=1e-8)
+    adamw = torch.optim.AdamW(list(groups.values()), lr=t["lr"], betas=(t["beta1"], t["beta2"]), eps=1e-8)
+    if not use_muon:
+        return adamw
+    return muon.Optimizers(adamw, muon.Muon(list(muon_groups.values()), lr=t["lr"], momentum=t.get("muon_momentum", 0.95)))
 
 
 def lr_at(step, t, total):
