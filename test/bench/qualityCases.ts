@@ -270,9 +270,8 @@ export function pickCases(files: SourceFile[], perKind: number, seed: number): C
 
 /**
  * The files "open beside" each case's file (QUALITY_NEIGHBORS): `k` other files of its source
- * (package), drawn with `seed` independently of the cursors, as paths. Random siblings are a
- * conservative stand-in for the tabs a user has open, which are more often the file's own imports
- * and tests.
+ * (package), drawn with `seed` independently of the cursors: a stand-in for the tabs a user has
+ * open (the files the cursor's file imports did no better; docs/architecture.md, "Document cache").
  */
 export function pickNeighbors(files: SourceFile[], cases: Case[], k: number, seed: number): SourceFile[][] {
   const rand = seededRandom(seed ^ 0x9e3779b9);
