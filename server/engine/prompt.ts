@@ -121,7 +121,7 @@ export function isLowSurrogate(c: number): boolean {
 }
 
 /** A slice that does not start or end inside a surrogate pair. */
-function safeSlice(text: string, from: number, to: number): string {
+export function safeSlice(text: string, from: number, to: number): string {
   if (from > 0 && isLowSurrogate(text.charCodeAt(from))) from++;
   if (to < text.length && isLowSurrogate(text.charCodeAt(to))) to--;
   return text.slice(from, Math.max(from, to));

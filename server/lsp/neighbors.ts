@@ -3,7 +3,7 @@
 // open beside it (its imports, its tests, the module it calls). The most recently changed ones of
 // the same language family come first.
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { isHighSurrogate } from '../engine/prompt';
+import { safeSlice } from '../engine/prompt';
 
 /** How many other open documents the cache reads, and how much of each (from its start, where
  *  imports and definitions sit). On bench:quality with random files of the cursor's package open,
@@ -47,7 +47,6 @@ export class RecentDocuments {
 export function neighborTexts(neighbors: readonly TextDocument[]): string[] {
   return neighbors.map((d) => {
     const text = d.getText();
-    const end = Math.min(text.length, NEIGHBOR_CHARS);
-    return text.slice(0, end < text.length && isHighSurrogate(text.charCodeAt(end - 1)) ? end - 1 : end);
+    return safeSlice(text, 0, Math.min(text.length, NEIGHBOR_CHARS));
   });
 }
