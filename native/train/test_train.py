@@ -294,6 +294,21 @@ class OptimizerTests(unittest.TestCase):
         p = muon_opt.param_groups[0]["params"][0]
         assert torch.equal(again.opts[1].state[p]["momentum"], muon_opt.state[p]["momentum"])
 
+    def test_step_cost_times_both_optimizers(self):
+        """bench:train-step (step_cost.py) on the smoke model: a row per optimizer, AdamW the 1.00x base"""
+        import tempfile
+        cfg = smoke_config()
+        cfg["train"].update({"optimizer": "muon", "muon_lr_scale": 5})
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "config.json")
+            with open(path, "w") as f:
+                json.dump(cfg, f)
+            out = subprocess.run([sys.executable, os.path.join(os.path.dirname(T.__file__), "step_cost.py"), "--config", path, "--steps", "2"],
+                                 check=True, capture_output=True, text=True).stdout
+        rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+        assert set(rows) == {"adamw", "muon"}, out
+        assert rows["adamw"][2] == "1.00x" and float(rows["muon"][1]) > 0, out
+
 
 class CpuMemoryTests(unittest.TestCase):
     def test_keep_freed_memory_takes_effect_on_glibc(self):
