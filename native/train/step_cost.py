@@ -5,7 +5,8 @@ drifts by the hour, so two training runs' logged rates do not compare):
 
 Builds the config's model and alternates AdamW and the config's optimizer (train.optimizer, e.g.
 "muon") step by step on the same random batch at the trained mean depth, with the trainer's
-forward, loss, clipping and 2 threads, so both see the same machine state. Prints the median
+forward (logits at every position), a cross-entropy loss, its clipping and 2 threads, so both see
+the same machine state. The optimizers' own cost is the difference. Prints the median
 seconds per step of each and their ratio."""
 import argparse
 import json
