@@ -1,13 +1,14 @@
 """What one training step costs under each optimizer, measured in one run (the machine's speed
 drifts by the hour, so two training runs' logged rates do not compare):
 
-  /usr/bin/python3 native/train/step_cost.py --config native/train/configs/default.json [--steps 40]
+  /usr/bin/python3 native/train/step_cost.py --config native/train/configs/muon.json [--steps 40]
 
 Builds the config's model and alternates AdamW and the config's optimizer (train.optimizer, e.g.
-"muon") step by step on the same random batch at the trained mean depth, with the trainer's
-forward (logits at every position), a cross-entropy loss, its clipping and 2 threads, so both see
-the same machine state. The optimizers' own cost is the difference. Prints the median
-seconds per step of each and their ratio."""
+"muon"; a config that names no other gets the AdamW row alone) step by step on the same random
+batch at the trained mean depth, with the trainer's forward (logits at every position), a
+cross-entropy loss, its clipping and 2 threads, so both see the same machine state. The
+optimizers' own cost is the difference. Prints the median seconds per step of each and their
+ratio."""
 import argparse
 import json
 import os

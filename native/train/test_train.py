@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import unittest
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when OpenMP loads: set before torch
@@ -296,7 +297,6 @@ class OptimizerTests(unittest.TestCase):
 
     def test_step_cost_times_both_optimizers(self):
         """bench:train-step (step_cost.py) on the smoke model: a row per optimizer, AdamW the 1.00x base"""
-        import tempfile
         cfg = smoke_config()
         cfg["train"].update({"optimizer": "muon", "muon_lr_scale": 5})
         with tempfile.TemporaryDirectory() as d:
